@@ -1,0 +1,164 @@
+"""The capture thread and its one-slot buffer that keeps only the newest frame.
+
+Inference takes the newest frame when it is ready for one, so it never works on a stale
+frame; every frame that is replaced before inference takes it counts as dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from .sources.base import CorruptFrameError, EndOfSource, Frame, FrameSource, SourceConfigError, SourceError
+
+__all__ = ["CaptureStats", "CaptureThread", "LatestFrameBuffer"]
+
+logger = logging.getLogger(__name__)
+
+# Reopen delays after a source failure: doubled after each failed attempt, up to the maximum.
+BACKOFF_INITIAL_S = 0.5
+BACKOFF_MAX_S = 10.0
+# Log at most this many corrupt-frame warnings in full; later ones are only counted.
+CORRUPT_FRAME_LOG_LIMIT = 10
+
+
+class LatestFrameBuffer:
+    """A thread-safe slot holding the newest frame not yet taken."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._frame: Frame | None = None
+        self._closed = False
+        self.put_count = 0
+        self.taken_count = 0
+        self.dropped_count = 0
+
+    def put(self, frame: Frame) -> None:
+        """Store ``frame``, replacing (and counting as dropped) a frame nobody took."""
+        with self._condition:
+            if self._frame is not None:
+                self.dropped_count += 1
+            self._frame = frame
+            self.put_count += 1
+            self._condition.notify_all()
+
+    def take(self, timeout_s: float | None = None) -> Frame | None:
+        """Return the newest frame not yet taken, waiting up to ``timeout_s``.
+
+        Returns None on timeout, or once the buffer is closed and empty.
+        """
+        with self._condition:
+            if self._frame is None and not self._closed:
+                self._condition.wait(timeout_s)
+            frame, self._frame = self._frame, None
+            if frame is not None:
+                self.taken_count += 1
+            return frame
+
+    def close(self) -> None:
+        """Wake every waiting ``take``: no more frames will come."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def pending(self) -> bool:
+        """True while a frame waits to be taken."""
+        return self._frame is not None
+
+
+@dataclass
+class CaptureStats:
+    """Counters of the capture thread; read by the runner, written by the thread alone."""
+
+    captured_frames: int = 0
+    corrupt_frames: int = 0
+    source_failures: int = 0
+    reopens: int = 0
+    ended: bool = False
+    fatal_error: str | None = None
+
+
+class CaptureThread(threading.Thread):
+    """Reads a source into a LatestFrameBuffer; reopens a failed source with backoff.
+
+    A SourceConfigError (at open) stops the thread and sets ``stats.fatal_error``; an
+    EndOfSource stops it and sets ``stats.ended``. Both close the buffer.
+    """
+
+    def __init__(self, source: FrameSource, buffer: LatestFrameBuffer, *, opened: bool = False) -> None:
+        super().__init__(name="frugalclip-capture", daemon=True)
+        self.source = source
+        self.buffer = buffer
+        self.stats = CaptureStats()
+        self._stop_event = threading.Event()
+        self._opened = opened
+
+    def stop(self) -> None:
+        self._stop_event.set()
+
+    def _reopen_with_backoff(self) -> bool:
+        """Close and reopen the source until it opens or the thread is stopped; return True if open."""
+        delay_s = BACKOFF_INITIAL_S
+        while not self._stop_event.is_set():
+            self.source.close()
+            if self._stop_event.wait(delay_s):
+                return False
+            try:
+                self.source.open()
+            except SourceConfigError:
+                raise
+            except (SourceError, OSError) as error:
+                self.stats.source_failures += 1
+                delay_s = min(delay_s * 2, BACKOFF_MAX_S)
+                logger.warning("reopening %s failed: %s; next try in %.1f s", self.source.describe(), error, delay_s)
+                continue
+            self.stats.reopens += 1
+            logger.info("reopened %s (reopen %d)", self.source.describe(), self.stats.reopens)
+            return True
+        return False
+
+    def _read_loop(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                frame = self.source.read()
+            except CorruptFrameError as error:
+                self.stats.corrupt_frames += 1
+                if self.stats.corrupt_frames <= CORRUPT_FRAME_LOG_LIMIT:
+                    logger.warning("skipped corrupt frame %d: %s", self.stats.corrupt_frames, error)
+                continue
+            except EndOfSource as error:
+                logger.info("%s", error)
+                self.stats.ended = True
+                return
+            except (SourceError, OSError) as error:
+                self.stats.source_failures += 1
+                logger.warning("source %s failed (failure %d): %s", self.source.describe(), self.stats.source_failures, error)
+                if not self._reopen_with_backoff():
+                    return
+                continue
+            self.stats.captured_frames += 1
+            self.buffer.put(frame)
+
+    def run(self) -> None:
+        try:
+            if not self._opened:
+                try:
+                    self.source.open()
+                except (SourceError, OSError) as error:
+                    self.stats.source_failures += 1
+                    logger.warning("opening %s failed: %s; retrying with backoff", self.source.describe(), error)
+                    if not self._reopen_with_backoff():
+                        return
+            self._read_loop()
+        except SourceConfigError as error:
+            self.stats.fatal_error = str(error)
+            logger.error("%s", error)
+        finally:
+            self.source.close()
+            self.buffer.close()

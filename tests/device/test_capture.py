@@ -1,0 +1,186 @@
+"""The latest-frame buffer and the capture thread: drops, staleness, reopen with backoff, corrupt frames."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bundle_factory import make_bundle
+from frugalclip_device import capture
+from frugalclip_device.capture import CaptureThread, LatestFrameBuffer
+from frugalclip_device.runner import RunConfig, StopReason, run_live
+from frugalclip_device.sources import CorruptFrameError, Frame, FrameSource, ImageFolderSource, SourceError
+from frugalclip_device.sources.base import make_frame, monotonic_ns
+
+POLL_LIMIT_S = 60.0
+
+
+def _frame(number: int) -> Frame:
+    return make_frame(np.zeros((4, 4, 3), np.uint8), monotonic_ns(), str(number))
+
+
+def _wait_until(condition, limit_s: float = POLL_LIMIT_S) -> bool:
+    """Poll ``condition`` until true; the limit only guards against a hang, it is not a timing check."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def test_buffer_returns_newest() -> None:
+    buffer = LatestFrameBuffer()
+    for number in range(5):
+        buffer.put(_frame(number))
+    assert buffer.take(0).origin == "4"
+
+
+def test_buffer_counts_drops() -> None:
+    buffer = LatestFrameBuffer()
+    for number in range(5):
+        buffer.put(_frame(number))
+    buffer.take(0)
+    assert buffer.dropped_count == 4
+
+
+def test_buffer_never_returns_frame_twice() -> None:
+    buffer = LatestFrameBuffer()
+    buffer.put(_frame(1))
+    buffer.take(0)
+    assert buffer.take(0.01) is None
+
+
+def test_buffer_close_wakes_take() -> None:
+    buffer = LatestFrameBuffer()
+    buffer.close()
+    assert buffer.take(None) is None
+
+
+class ScriptedSource(FrameSource):
+    """A source that follows a script: ``ok``, ``corrupt`` or ``fail`` per read, then ends."""
+
+    name = "scripted"
+
+    def __init__(self, script: list[str], fail_opens: int = 0) -> None:
+        self.script = list(script)
+        self.fail_opens = fail_opens
+        self.opens = 0
+        self.closes = 0
+
+    def open(self) -> None:
+        self.opens += 1
+        if self.fail_opens > 0:
+            self.fail_opens -= 1
+            raise SourceError("camera unplugged")
+
+    def read(self) -> Frame:
+        if not self.script:
+            from frugalclip_device.sources import EndOfSource
+
+            raise EndOfSource("script done")
+        step = self.script.pop(0)
+        if step == "corrupt":
+            raise CorruptFrameError("bad frame")
+        if step == "fail":
+            raise SourceError("camera disappeared")
+        return _frame(len(self.script))
+
+    def close(self) -> None:
+        self.closes += 1
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(capture, "BACKOFF_INITIAL_S", 0.01)
+    monkeypatch.setattr(capture, "BACKOFF_MAX_S", 0.04)
+
+
+def _run_capture(source: FrameSource) -> CaptureThread:
+    buffer = LatestFrameBuffer()
+    thread = CaptureThread(source, buffer)
+    thread.start()
+    thread.join(POLL_LIMIT_S)
+    return thread
+
+
+def test_capture_counts_corrupt_frames(fast_backoff: None) -> None:
+    thread = _run_capture(ScriptedSource(["ok", "corrupt", "ok", "corrupt", "ok"]))
+    assert thread.stats.corrupt_frames == 2
+    assert thread.stats.captured_frames == 3
+
+
+def test_capture_reopens_failed_source(fast_backoff: None) -> None:
+    source = ScriptedSource(["ok", "fail", "ok"], fail_opens=0)
+    thread = _run_capture(source)
+    assert thread.stats.source_failures == 1
+    assert thread.stats.reopens == 1
+    assert thread.stats.captured_frames == 2
+
+
+def test_capture_backs_off_until_open(fast_backoff: None) -> None:
+    source = ScriptedSource(["ok"], fail_opens=3)
+    thread = _run_capture(source)
+    assert source.opens == 4
+    assert thread.stats.source_failures == 3
+    assert thread.stats.captured_frames == 1
+
+
+def test_capture_survives_vanished_folder(image_folder: Path, fast_backoff: None) -> None:
+    buffer = LatestFrameBuffer()
+    source = ImageFolderSource(str(image_folder), loop=True, fps=200)
+    source.open()
+    thread = CaptureThread(source, buffer, opened=True)
+    thread.start()
+    moved = image_folder.with_name("moved-away")
+    try:
+        assert _wait_until(lambda: thread.stats.captured_frames >= 3)
+        image_folder.rename(moved)
+        assert _wait_until(lambda: thread.stats.source_failures >= 2)
+        moved.rename(image_folder)
+        reopened_at = thread.stats.captured_frames
+        assert _wait_until(lambda: thread.stats.captured_frames >= reopened_at + 3)
+    finally:
+        thread.stop()
+        thread.join(POLL_LIMIT_S)
+    assert thread.stats.reopens >= 1
+
+
+def test_slow_model_drops_and_fresh_frames(tmp_path: Path) -> None:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number in range(300):
+        Image.fromarray(np.full((8, 8, 3), number % 256, np.uint8)).save(folder / f"frame{number:03d}.png")
+    slow = make_bundle(tmp_path / "slow", image_size=224, conv_channels=48)  # about 350 M multiply-adds per frame
+    config = RunConfig(
+        model_dir=slow,
+        source=str(folder),
+        log_dir=tmp_path / "runs",
+        fps=500,
+        max_frames=10,
+        threads=1,
+        codecarbon=False,
+        sysfs_root=tmp_path,
+        vcgencmd=str(tmp_path / "no-vcgencmd"),
+    )
+    result = run_live(config)
+    with open(result.csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    positions = [int(Path(row["source_frame"]).stem.removeprefix("frame")) for row in rows]
+    skipped_before = [position - index for index, position in enumerate(positions)]
+    dropped = [int(row["dropped_frames"]) for row in rows]
+    assert result.summary["stop_reason"] == StopReason.MAX_FRAMES
+    assert len(rows) == 10
+    assert dropped[-1] > 0
+    assert positions == sorted(set(positions))
+    # Every frame skipped before a processed frame was counted as dropped by then, and every
+    # drop counted at a row lies before the next processed frame: no frame is taken stale.
+    for index in range(len(rows) - 1):
+        assert skipped_before[index] <= dropped[index], f"row {index}"
+        assert dropped[index] <= skipped_before[index + 1], f"row {index}"
