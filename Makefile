@@ -19,7 +19,7 @@ $(STAMP): host/pyproject.toml device/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e "device[test,energy]" -e "host[test]"
+	$(BIN)/python -m pip install --quiet -e "device[test,energy,opencv]" -e "host[test]"
 	touch $(STAMP)
 
 test: $(STAMP)
