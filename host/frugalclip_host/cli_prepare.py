@@ -87,6 +87,13 @@ def register(app: typer.Typer) -> None:
                 help="Near duplicates: max Hamming distance in bits between 64-bit perceptual hashes (0 to 64)."
             ),
         ] = _DEFAULTS.near_duplicate_max_distance,
+        near_duplicate_max_color_difference: Annotated[
+            float,
+            typer.Option(
+                help="Near duplicates: max colour difference of a perceptual-hash match, in 8-bit levels "
+                "(0 to 510; 510 accepts every match)."
+            ),
+        ] = _DEFAULTS.near_duplicate_max_color_difference,
     ) -> None:
         """Clean, deduplicate, reduce and split an image folder; write a data report.
 
@@ -106,6 +113,7 @@ def register(app: typer.Typer) -> None:
                 test_fraction=test_fraction,
                 seed=seed,
                 near_duplicate_max_distance=near_duplicate_max_distance,
+                near_duplicate_max_color_difference=near_duplicate_max_color_difference,
             )
             prepared = prepare_dataset(source, out, options)
         except DataError as error:

@@ -103,3 +103,32 @@ def write_16bit_png(path: Path) -> None:
     luma = np.asarray(distinct_photos()[-6].convert("L"), dtype=np.uint32) * 257
     luma[0, 0] = 65535
     Image.fromarray(luma.astype(np.uint16)).save(path)
+
+
+# Red and green with equal luma (ITU-R 601, as Pillow's "L" conversion), so phash, which reads
+# only luma, cannot tell them apart.
+RED_RGB = (200, 40, 40)
+GREEN_RGB = (40, 122, 40)
+
+
+def disc_on_white(color_rgb: tuple[int, int, int], size_px: tuple[int, int] = PHOTO_SIZE_PX) -> Image.Image:
+    """Return a photo-like scene: a coloured disc on a light background with shading and noise.
+
+    The disc covers about 10 % of the frame, like a small object shot on a plain table.
+    """
+    width, height = size_px
+    rows, columns = np.mgrid[0:height, 0:width]
+    shading = 235.0 - 20.0 * rows / height - 10.0 * columns / width
+    noise = np.random.default_rng(7).normal(0.0, 2.0, size=(height, width))
+    pixels = np.repeat((shading + noise)[:, :, None], 3, axis=2)
+    radius = 0.16 * width
+    inside = (rows - height / 2) ** 2 + (columns - width / 2) ** 2 <= radius**2
+    pixels[inside] = color_rgb
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="RGB")
+
+
+def write_resized_copy(original: Path, copy: Path, scale: float = 0.75, quality: int = 70) -> None:
+    """Write a downscaled JPEG copy at a lower quality: other pixels and size, same picture."""
+    image = Image.open(original).convert("RGB")
+    size = (round(image.width * scale), round(image.height * scale))
+    image.resize(size, Image.Resampling.BICUBIC).save(copy, quality=quality)

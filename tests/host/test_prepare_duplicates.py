@@ -1,4 +1,8 @@
-"""Tests of duplicate handling: exact copies dropped, near duplicates kept in one split, label conflicts dropped."""
+"""Tests of duplicate handling: exact copies dropped, near duplicates kept in one split, label conflicts dropped.
+
+Near duplicates need a phash match confirmed by the colour thumbnails; the tests below cover
+copies that must still match and look-alikes in other colours that must not.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,22 @@ from pathlib import Path
 import imagehash
 import numpy as np
 import pytest
-from data_fixtures import SMALL_OPTIONS, distinct_photos, write_photo_tree
+from data_fixtures import (
+    GREEN_RGB,
+    RED_RGB,
+    SMALL_OPTIONS,
+    disc_on_white,
+    distinct_photos,
+    write_photo_tree,
+    write_resized_copy,
+)
 from PIL import Image, ImageEnhance
 
 from frugalclip_host.data import duplicates
 from frugalclip_host.data.duplicates import near_duplicate_pairs
 from frugalclip_host.data.options import PrepareOptions
 from frugalclip_host.data.prepare import prepare_dataset
+from frugalclip_host.data.thumbnail import color_thumbnail, thumbnail_difference
 
 
 def _write_near_copy(original: Path, copy: Path) -> None:
@@ -142,3 +155,77 @@ def test_pairs_match_brute_force(monkeypatch: pytest.MonkeyPatch, block_elements
 
     assert sorted(near_duplicate_pairs(hashes, 4)) == expected
     assert len(expected) == 5
+
+
+def test_resized_copy_is_label_conflict(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    paths = write_photo_tree(source, {"cat": 4, "dog": 4})
+    write_resized_copy(paths["dog"][1], source / "cat" / "small-dog.jpg")
+    report = prepare_dataset(source, tmp_path / "out", SMALL_OPTIONS).report
+    pairs = report["label_conflicts"][0]["near_pairs"] if report["label_conflicts"] else []
+
+    assert _reasons(report) == {"cat/small-dog.jpg": "label_conflict", "dog/dog-01.jpg": "label_conflict"}
+    assert len(pairs) == 1
+    assert pairs[0]["color_difference"] <= SMALL_OPTIONS.near_duplicate_max_color_difference
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_resized_copy_shares_split(tmp_path: Path, seed: int) -> None:
+    source = tmp_path / "source"
+    paths = write_photo_tree(source, {"cat": 6, "dog": 6})
+    for number in range(3):
+        write_resized_copy(paths["dog"][number], source / "dog" / f"small-{number}.jpg")
+    options = PrepareOptions(max_side_px=64, min_side_px=32, seed=seed)
+    prepared = prepare_dataset(source, tmp_path / "out", options)
+    split_of = _split_of(prepared)
+
+    assert prepared.report["rejected_near_pairs"] == []
+    for number in range(3):
+        assert split_of[f"small-{number}.jpg"] == split_of[f"dog-{number:02d}.jpg"], f"pair {number}"
+
+
+def test_same_luma_other_color_not_grouped(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    write_photo_tree(source, {"cat": 4, "dog": 4})
+    disc_on_white(RED_RGB).save(source / "cat" / "red-disc.png")
+    disc_on_white(GREEN_RGB).save(source / "dog" / "green-disc.png")
+    distance = imagehash.phash(disc_on_white(RED_RGB)) - imagehash.phash(disc_on_white(GREEN_RGB))
+    report = prepare_dataset(source, tmp_path / "out", SMALL_OPTIONS).report
+    rejected = [(pair["a"], pair["b"]) for pair in report["rejected_near_pairs"]]
+
+    assert distance <= SMALL_OPTIONS.near_duplicate_max_distance, f"precondition: phash distance {distance}"
+    assert report["label_conflicts"] == []
+    assert report["duplicate_groups"] == []
+    assert report["counts"]["files_dropped"] == 0
+    assert rejected == [("cat/red-disc.png", "dog/green-disc.png")]
+
+
+def test_max_color_difference_accepts_all() -> None:
+    options = PrepareOptions(near_duplicate_max_color_difference=510)
+    red, green = color_thumbnail(disc_on_white(RED_RGB)), color_thumbnail(disc_on_white(GREEN_RGB))
+    difference = thumbnail_difference(red, green)
+
+    assert difference <= options.near_duplicate_max_color_difference
+
+
+def test_thumbnail_ignores_exposure_offset() -> None:
+    # Halved contrast keeps values in 64..191, so a shift of 30 levels never clips.
+    thumbnail = color_thumbnail(distinct_photos()[0]) // 2 + 64
+
+    assert thumbnail_difference(thumbnail, thumbnail) == 0.0
+    assert thumbnail_difference(thumbnail - 30, thumbnail + 30) == 0.0
+
+
+def test_thumbnail_sees_channel_swap() -> None:
+    thumbnail = color_thumbnail(disc_on_white(RED_RGB))
+    swapped = thumbnail[:, :, ::-1].copy()
+
+    assert thumbnail_difference(thumbnail, swapped) > PrepareOptions().near_duplicate_max_color_difference
+
+
+def test_near_duplicate_kept_with_max_color() -> None:
+    original = distinct_photos()[2]
+    brighter = ImageEnhance.Brightness(original).enhance(1.04)
+    difference = thumbnail_difference(color_thumbnail(original), color_thumbnail(brighter))
+
+    assert difference <= PrepareOptions().near_duplicate_max_color_difference

@@ -20,13 +20,13 @@ def test_single_image_class_rejected(tmp_path: Path) -> None:
         prepare_dataset(source, tmp_path / "out", SMALL_OPTIONS)
 
 
-def test_single_image_error_leaves_no_report(tmp_path: Path) -> None:
+def test_single_image_error_leaves_no_output(tmp_path: Path) -> None:
     source = tmp_path / "source"
     write_photo_tree(source, {"cat": 5, "dog": 1})
 
     with pytest.raises(DataError):
         prepare_dataset(source, tmp_path / "out", SMALL_OPTIONS)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source"]
 
 
 def test_one_class_rejected(tmp_path: Path) -> None:

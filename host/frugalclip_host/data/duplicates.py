@@ -2,18 +2,19 @@
 
 Exact duplicates have the same decoded RGB pixels (SHA-256 of the pixels after EXIF
 orientation and RGB conversion, before resizing), so a PNG copy of a JPEG matches but a
-re-compressed JPEG does not. Near duplicates have 64-bit perceptual hashes
-(imagehash.phash) within a Hamming distance threshold. Groups are the connected components
-of both relations, so a chain of near duplicates forms one group.
+re-compressed JPEG does not. Near duplicates need two checks. Their 64-bit perceptual hashes
+(imagehash.phash) are within a Hamming distance threshold, and their colour thumbnails
+(:mod:`frugalclip_host.data.thumbnail`) differ by at most a second threshold. The second check
+rejects different small objects on the same plain background: phash reads only luma at low
+resolution and links such images, for example metal159.jpg and plastic11.jpg in TrashNet.
+Groups are the connected components of both relations, so a chain of near duplicates forms one
+group.
 
 Policy: within a class, exact copies are dropped except the first by path, and near
 duplicates are kept but always land in the same split. A group that spans several classes is a
-label conflict, and all its images are dropped, because the right label is unknown.
-
-NOTE: at the default threshold of 4 bits, phash also links different small objects on a plain
-background. On trashnet it links 2 of 5 cross-class pairs this way (metal159.jpg and
-plastic11.jpg, metal154.jpg and plastic10.jpg), which are then dropped as label conflicts.
-The report lists every pair with its distance, so such drops can be reviewed.
+label conflict, and all its images are dropped, because the right label is unknown. The report
+lists every phash match with its distance and colour difference, the rejected ones included,
+so both thresholds can be reviewed.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from frugalclip_host.data.records import DropReason, DroppedFile, ScannedImage
+from frugalclip_host.data.thumbnail import thumbnail_difference
 
 __all__ = [
     "DuplicateGroup",
     "DuplicateResolution",
+    "DuplicateSearch",
+    "NearPair",
     "find_duplicate_groups",
     "near_duplicate_pairs",
     "resolve_duplicates",
@@ -41,10 +45,27 @@ _BLOCK_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
+class NearPair:
+    """Two images whose perceptual hashes are within the distance threshold."""
+
+    first: int  # index into the scanned images, smaller than second
+    second: int
+    distance_bits: int  # Hamming distance of the 64-bit phashes
+    color_difference: float  # thumbnail_difference, in 8-bit levels
+
+
+@dataclass(frozen=True)
 class DuplicateGroup:
     members: tuple[int, ...]  # indices into the scanned images, ascending
     exact_sets: tuple[tuple[int, ...], ...]  # members with identical pixels, sets of two or more
-    near_pairs: tuple[tuple[int, int, int], ...]  # (i, j, Hamming distance in bits)
+    near_pairs: tuple[NearPair, ...]  # confirmed near duplicates among the members
+
+
+@dataclass(frozen=True)
+class DuplicateSearch:
+    groups: list[DuplicateGroup]
+    # phash matches whose colour thumbnails differ too much: not duplicates, listed for review
+    rejected_pairs: list[NearPair]
 
 
 def near_duplicate_pairs(phashes: np.ndarray, max_distance: int) -> list[tuple[int, int, int]]:
@@ -89,8 +110,10 @@ class _DisjointSet:
             self.parent[max(first_root, second_root)] = min(first_root, second_root)
 
 
-def find_duplicate_groups(images: list[ScannedImage], max_distance: int) -> list[DuplicateGroup]:
-    """Return the groups of two or more images linked by identical pixels or near perceptual hashes."""
+def find_duplicate_groups(
+    images: list[ScannedImage], max_distance: int, max_color_difference: float
+) -> DuplicateSearch:
+    """Group images linked by identical pixels or confirmed near duplicates; see the module docstring."""
     disjoint = _DisjointSet(len(images))
 
     by_pixels: dict[str, list[int]] = defaultdict(list)
@@ -102,9 +125,15 @@ def find_duplicate_groups(images: list[ScannedImage], max_distance: int) -> list
             disjoint.union(indices[0], other)
 
     phashes = np.array([image.phash for image in images], dtype=np.uint64)
-    pairs = near_duplicate_pairs(phashes, max_distance)
-    for i, j, _distance in pairs:
-        disjoint.union(i, j)
+    confirmed: list[NearPair] = []
+    rejected: list[NearPair] = []
+    for i, j, distance in near_duplicate_pairs(phashes, max_distance):
+        pair = NearPair(i, j, distance, thumbnail_difference(images[i].thumbnail, images[j].thumbnail))
+        if pair.color_difference <= max_color_difference:
+            confirmed.append(pair)
+            disjoint.union(i, j)
+        else:
+            rejected.append(pair)
 
     members_by_root: dict[int, list[int]] = defaultdict(list)
     for index in range(len(images)):
@@ -113,9 +142,9 @@ def find_duplicate_groups(images: list[ScannedImage], max_distance: int) -> list
     exact_by_root: dict[int, list[tuple[int, ...]]] = defaultdict(list)
     for indices in exact_sets:
         exact_by_root[disjoint.find(indices[0])].append(indices)
-    pairs_by_root: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for pair in pairs:
-        pairs_by_root[disjoint.find(pair[0])].append(pair)
+    pairs_by_root: dict[int, list[NearPair]] = defaultdict(list)
+    for pair in confirmed:
+        pairs_by_root[disjoint.find(pair.first)].append(pair)
 
     groups = [
         DuplicateGroup(
@@ -127,13 +156,16 @@ def find_duplicate_groups(images: list[ScannedImage], max_distance: int) -> list
         if len(members) > 1
     ]
     logger.info(
-        "found %d duplicate groups: %d exact sets, %d near pairs within %d bits",
+        "found %d duplicate groups: %d exact sets, %d near pairs within %d bits and %g color levels "
+        "(%d phash matches rejected by color)",
         len(groups),
         len(exact_sets),
-        len(pairs),
+        len(confirmed),
         max_distance,
+        max_color_difference,
+        len(rejected),
     )
-    return groups
+    return DuplicateSearch(groups=groups, rejected_pairs=rejected)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,13 @@ from dataclasses import asdict, dataclass
 
 from frugalclip_host.data.errors import DataError
 
-__all__ = ["PHASH_BITS", "PrepareOptions"]
+__all__ = ["MAX_COLOR_DIFFERENCE", "PHASH_BITS", "PrepareOptions"]
 
 # imagehash.phash with its default hash_size=8 yields an 8x8 bit DCT sign pattern.
 PHASH_BITS = 64
+# Largest possible difference of two colour thumbnails, in 8-bit levels: each thumbnail is
+# shifted to zero mean, so a cell ranges over -255..255 and two cells differ by up to 510.
+MAX_COLOR_DIFFERENCE = 510.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class PrepareOptions:
     # Two images are near duplicates when the Hamming distance between their 64-bit
     # perceptual hashes (imagehash.phash) is at most this; 0 matches identical hashes only.
     near_duplicate_max_distance: int = 4
+    # A phash match counts only when the colour thumbnails of the two images also differ by at
+    # most this, in 8-bit levels (0..510; see frugalclip_host.data.thumbnail); 510 accepts every
+    # phash match. On TrashNet, retakes of one scene measure at most 52 and re-encoded or
+    # half-size copies at most 6, while different small objects on the same white background
+    # that phash links (metal159/plastic11, metal154/plastic10) measure 94 and 106.
+    near_duplicate_max_color_difference: float = 64.0
 
     def __post_init__(self) -> None:
         self._check()
@@ -64,6 +73,12 @@ class PrepareOptions:
             raise DataError(
                 f"near_duplicate_max_distance must be in 0..{PHASH_BITS} bits, "
                 f"got {self.near_duplicate_max_distance}."
+            )
+
+        if not 0.0 <= self.near_duplicate_max_color_difference <= MAX_COLOR_DIFFERENCE:
+            raise DataError(
+                f"near_duplicate_max_color_difference must be in 0..{MAX_COLOR_DIFFERENCE:g} (8-bit levels), "
+                f"got {self.near_duplicate_max_color_difference}."
             )
 
     def to_dict(self) -> dict[str, object]:

@@ -7,8 +7,10 @@ Output layout under out_dir::
     data_report.json    every dropped, changed and flagged file, counts, options, digest
     data_report.md      the same report for people
 
-The source tree is only read. See :mod:`frugalclip_host.data.duplicates` for the duplicate
-policy and :mod:`frugalclip_host.data.store` for the output format.
+The source tree is only read. The output is written next to out_dir and moved into place only
+when every step succeeded, so a failed run leaves an earlier output in out_dir as it was (see
+:mod:`frugalclip_host.data.output_folder`). See :mod:`frugalclip_host.data.duplicates` for the
+duplicate policy and :mod:`frugalclip_host.data.store` for the output format.
 """
 
 from __future__ import annotations
@@ -31,10 +33,17 @@ from frugalclip_host.data.discover import SourceTree, discover_source
 from frugalclip_host.data.duplicates import find_duplicate_groups, resolve_duplicates
 from frugalclip_host.data.errors import DataError
 from frugalclip_host.data.options import PrepareOptions
+from frugalclip_host.data.output_folder import (
+    check_output_folder,
+    discard_work_folder,
+    make_work_folder,
+    replace_output,
+)
 from frugalclip_host.data.records import DropReason, DroppedFile, ScannedImage
 from frugalclip_host.data.report import build_report, render_summary
 from frugalclip_host.data.split import Split, active_splits, split_class_groups
 from frugalclip_host.data.store import write_output
+from frugalclip_host.data.thumbnail import color_thumbnail
 
 __all__ = [
     "CLASSES_FILE",
@@ -52,7 +61,7 @@ REPORT_FILE = DATA_REPORT_FILE
 SUMMARY_FILE = "data_report.md"
 CLASSES_FILE = "classes.json"
 _STAGING_DIR = ".staging"
-# Everything prepare_dataset writes; only these are removed when out_dir is prepared again.
+# Everything prepare_dataset writes; only these are replaced when out_dir is prepared again.
 _OWNED_ENTRIES = [split.value for split in Split] + [_STAGING_DIR, REPORT_FILE, SUMMARY_FILE, CLASSES_FILE]
 
 
@@ -73,26 +82,6 @@ def _check_paths(source: Path, out_dir: Path) -> None:
         )
     if source.is_relative_to(out_dir):
         raise DataError(f"source folder {source} is inside the output folder {out_dir}; pick another output folder.")
-
-
-def _reset_out_dir(out_dir: Path) -> None:
-    """Create out_dir, or clear the files of an earlier run; reject a non-empty folder of other content."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DataError(f"output path {out_dir} is a file; pass a folder.")
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not (out_dir / REPORT_FILE).is_file():
-            raise DataError(
-                f"output folder {out_dir} is not empty and contains no {REPORT_FILE} of an earlier run, so it is not overwritten; "
-                "pick an empty or new folder."
-            )
-        logger.info("replacing the earlier preparation in %s", out_dir)
-        for name in _OWNED_ENTRIES:
-            path = out_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def _output_stem(relative_in_class: Path, used: set[str]) -> str:
@@ -135,6 +124,7 @@ def _scan(tree: SourceTree, staging: Path, options: PrepareOptions) -> tuple[lis
                         output_size=cleaned.image.size,
                         pixel_sha256=cleaned.pixel_sha256,
                         phash=int(str(imagehash.phash(cleaned.image)), 16),
+                        thumbnail=color_thumbnail(cleaned.image),
                         staged_path=staged_path,
                         output_sha256=output_sha256,
                         changes=cleaned.changes,
@@ -188,12 +178,16 @@ def prepare_dataset(source: Path, out_dir: Path, options: PrepareOptions | None 
     tree = discover_source(source)
     logger.info("preparing %s (%d classes) into %s", source, len(tree.classes), out_dir)
 
-    _reset_out_dir(out_dir)
-    staging = out_dir / _STAGING_DIR
+    check_output_folder(out_dir, REPORT_FILE)
+    work_dir = make_work_folder(out_dir)
     try:
-        prepared = _prepare_staged(tree, out_dir, staging, options)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        prepared = _prepare_staged(tree, work_dir, out_dir, options)
+        if (work_dir / _STAGING_DIR).exists():
+            shutil.rmtree(work_dir / _STAGING_DIR)
+        replace_output(work_dir, out_dir, _OWNED_ENTRIES)
+    except BaseException:
+        discard_work_folder(work_dir)
+        raise
 
     counts = prepared.report["counts"]
     logger.info(
@@ -210,12 +204,15 @@ def prepare_dataset(source: Path, out_dir: Path, options: PrepareOptions | None 
     return prepared
 
 
-def _prepare_staged(tree: SourceTree, out_dir: Path, staging: Path, options: PrepareOptions) -> PreparedData:
-    scanned, dropped = _scan(tree, staging, options)
+def _prepare_staged(tree: SourceTree, work_dir: Path, out_dir: Path, options: PrepareOptions) -> PreparedData:
+    """Write the whole output into work_dir; the returned paths point where it will be in out_dir."""
+    scanned, dropped = _scan(tree, work_dir / _STAGING_DIR, options)
     dropped.extend(tree.ignored)
 
-    duplicate_groups = find_duplicate_groups(scanned, options.near_duplicate_max_distance)
-    resolution = resolve_duplicates(scanned, duplicate_groups)
+    duplicate_search = find_duplicate_groups(
+        scanned, options.near_duplicate_max_distance, options.near_duplicate_max_color_difference
+    )
+    resolution = resolve_duplicates(scanned, duplicate_search.groups)
     dropped.extend(resolution.dropped.values())
 
     groups_per_class: dict[str, list[list[int]]] = {name: [] for name in tree.classes}
@@ -251,11 +248,11 @@ def _prepare_staged(tree: SourceTree, out_dir: Path, staging: Path, options: Pre
     output_paths: dict[int, str] = {}
     for index, split in sorted(split_of.items()):
         image = scanned[index]
-        destination = out_dir / split.value / image.class_name / image.staged_path.name
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(image.staged_path, destination)
-        output_paths[index] = destination.relative_to(out_dir).as_posix()
-        splits[split.value].append((destination, class_index[image.class_name]))
+        relative = Path(split.value, image.class_name, image.staged_path.name)
+        (work_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(image.staged_path, work_dir / relative)
+        output_paths[index] = relative.as_posix()
+        splits[split.value].append((out_dir / relative, class_index[image.class_name]))
     for entries in splits.values():
         entries.sort()
 
@@ -270,21 +267,20 @@ def _prepare_staged(tree: SourceTree, out_dir: Path, staging: Path, options: Pre
         dropped=dropped,
         split_of=split_of,
         output_paths=output_paths,
-        duplicate_groups=duplicate_groups,
+        duplicate_groups=duplicate_search.groups,
+        rejected_near_pairs=duplicate_search.rejected_pairs,
         conflict_groups=resolution.conflict_groups,
     )
 
-    report_path = out_dir / REPORT_FILE
-    summary_path = out_dir / SUMMARY_FILE
-    report_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    summary_path.write_text(render_summary(report), encoding="utf-8")
-    (out_dir / CLASSES_FILE).write_text(json.dumps(tree.classes, indent=2) + "\n", encoding="utf-8")
+    (work_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    (work_dir / SUMMARY_FILE).write_text(render_summary(report), encoding="utf-8")
+    (work_dir / CLASSES_FILE).write_text(json.dumps(tree.classes, indent=2) + "\n", encoding="utf-8")
 
     return PreparedData(
         out_dir=out_dir,
         classes=list(tree.classes),
         splits=splits,
-        report_path=report_path,
-        summary_path=summary_path,
+        report_path=out_dir / REPORT_FILE,
+        summary_path=out_dir / SUMMARY_FILE,
         report=report,
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+import numpy as np
+
 __all__ = ["Change", "ChangeKind", "DropReason", "DroppedFile", "FlagKind", "ScannedImage"]
 
 
@@ -65,6 +67,7 @@ class ScannedImage:
     output_size: tuple[int, int]  # (width, height) in pixels
     pixel_sha256: str  # of the decoded RGB pixels before resizing, with the size
     phash: int  # 64-bit imagehash.phash of the output image
+    thumbnail: np.ndarray  # uint8 (16, 16, 3) RGB thumbnail of the output image, see thumbnail.py
     staged_path: Path
     output_sha256: str  # of the written output file
     changes: list[Change] = field(default_factory=list)

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from frugalclip_host import __version__
-from frugalclip_host.data.duplicates import DuplicateGroup
+from frugalclip_host.data.duplicates import DuplicateGroup, NearPair
 from frugalclip_host.data.options import PrepareOptions
 from frugalclip_host.data.records import DroppedFile, ScannedImage
 from frugalclip_host.data.split import Split
@@ -23,8 +23,11 @@ POLICIES = {
         "resizing) within one class: the first file by path is kept, the others are dropped."
     ),
     "near_duplicate": (
-        "64-bit perceptual hashes (imagehash.phash) at most near_duplicate_max_distance bits apart "
-        "within one class: all are kept, and each group of linked images lands in one split."
+        "64-bit perceptual hashes (imagehash.phash) at most near_duplicate_max_distance bits apart, "
+        "confirmed by 16 x 16 RGB thumbnails (each channel shifted to zero mean) whose 99th-percentile "
+        "cell difference is at most near_duplicate_max_color_difference 8-bit levels; phash matches "
+        "that fail the colour check are listed under rejected_near_pairs and not linked. Within one "
+        "class, near duplicates are all kept, and each group of linked images lands in one split."
     ),
     "label_conflict": (
         "A group of exact or near duplicates that spans several classes: every image of the group "
@@ -69,6 +72,7 @@ def build_report(
     split_of: dict[int, Split],
     output_paths: dict[int, str],
     duplicate_groups: list[DuplicateGroup],
+    rejected_near_pairs: list[NearPair],
     conflict_groups: list[DuplicateGroup],
 ) -> dict[str, object]:
     """Assemble the JSON-serialisable report; ``split_of`` and ``output_paths`` cover kept images."""
@@ -90,14 +94,19 @@ def build_report(
         if scanned[index].changes or scanned[index].flags
     ]
 
+    def describe_pair(pair: NearPair) -> dict[str, object]:
+        return {
+            "a": scanned[pair.first].path,
+            "b": scanned[pair.second].path,
+            "distance_bits": pair.distance_bits,
+            "color_difference": round(pair.color_difference, 2),
+        }
+
     def describe_group(group: DuplicateGroup) -> dict[str, object]:
         return {
             "members": [{"path": scanned[i].path, "class": scanned[i].class_name} for i in group.members],
             "exact_sets": [[scanned[i].path for i in exact_set] for exact_set in group.exact_sets],
-            "near_pairs": [
-                {"a": scanned[i].path, "b": scanned[j].path, "distance_bits": distance}
-                for i, j, distance in group.near_pairs
-            ],
+            "near_pairs": [describe_pair(pair) for pair in group.near_pairs],
             "classes": sorted({scanned[i].class_name for i in group.members}),
         }
 
@@ -128,6 +137,7 @@ def build_report(
         "changed": changed,
         "duplicate_groups": [describe_group(group) for group in duplicate_groups],
         "label_conflicts": [describe_group(group) for group in conflict_groups],
+        "rejected_near_pairs": [describe_pair(pair) for pair in rejected_near_pairs],
         "digest": {
             "algorithm": "sha256",
             "value": compute_output_digest(digest_entries),
@@ -211,6 +221,18 @@ def render_summary(report: dict) -> str:
         rows += [[f"flag: {flag}", count] for flag, count in sorted(flag_counts.items())]
         lines += _table(["change", "images"], rows)
         lines += ["", "`data_report.json` lists each image under `changed`."]
+    else:
+        lines.append("None.")
+
+    lines += ["", "## Perceptual-hash matches rejected by colour", ""]
+    if report["rejected_near_pairs"]:
+        lines += _table(
+            ["a", "b", "phash distance (bits)", "colour difference (8-bit levels)"],
+            [
+                [f"`{pair['a']}`", f"`{pair['b']}`", pair["distance_bits"], pair["color_difference"]]
+                for pair in report["rejected_near_pairs"]
+            ],
+        )
     else:
         lines.append("None.")
 
