@@ -1,18 +1,23 @@
-"""The capture thread and its one-slot buffer that keeps only the newest frame.
+"""The capture thread and the one-slot buffer between it and inference.
 
-Inference takes the newest frame when it is ready for one, so it never works on a stale
-frame; every frame that is replaced before inference takes it counts as dropped.
+The slot works in one of two deliveries. ``newest-only`` (cameras): a new frame replaces one
+that inference has not taken yet, so inference never works on a stale frame, and every
+replaced frame counts as dropped. ``every-frame`` (image folders, video files): the capture
+thread waits until inference took the previous frame, so every frame is classified, in
+order, and none is dropped.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 from dataclasses import dataclass
 
+from .sources import SourceKind
 from .sources.base import CorruptFrameError, EndOfSource, Frame, FrameSource, SourceConfigError, SourceError
 
-__all__ = ["CaptureStats", "CaptureThread", "LatestFrameBuffer"]
+__all__ = ["CaptureStats", "CaptureThread", "FrameDelivery", "FrameSlot", "default_delivery"]
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +28,23 @@ BACKOFF_MAX_S = 10.0
 CORRUPT_FRAME_LOG_LIMIT = 10
 
 
-class LatestFrameBuffer:
-    """A thread-safe slot holding the newest frame not yet taken."""
+class FrameDelivery(enum.Enum):
+    """The hand-over policy between the capture thread and an inference slower than the source."""
 
-    def __init__(self) -> None:
+    EVERY_FRAME = "every-frame"  # capture waits for inference: nothing dropped
+    NEWEST_ONLY = "newest-only"  # a new frame replaces an untaken one, which counts as dropped
+
+
+def default_delivery(kind: SourceKind) -> FrameDelivery:
+    """Return newest-only for cameras, whose frames go stale while they wait, else every-frame."""
+    return FrameDelivery.NEWEST_ONLY if kind.live else FrameDelivery.EVERY_FRAME
+
+
+class FrameSlot:
+    """A thread-safe slot holding at most one frame not yet taken; see FrameDelivery."""
+
+    def __init__(self, delivery: FrameDelivery = FrameDelivery.NEWEST_ONLY) -> None:
+        self.delivery = delivery
         self._condition = threading.Condition()
         self._frame: Frame | None = None
         self._closed = False
@@ -34,19 +52,30 @@ class LatestFrameBuffer:
         self.taken_count = 0
         self.dropped_count = 0
 
-    def put(self, frame: Frame) -> None:
-        """Store ``frame``, replacing (and counting as dropped) a frame nobody took."""
+    def put(self, frame: Frame) -> bool:
+        """Store ``frame``; return False if the slot is closed and the frame was discarded.
+
+        Newest-only replaces (and counts as dropped) a frame that inference did not take. Every-frame blocks
+        until the previous frame is taken or ``close`` is called.
+        """
         with self._condition:
+            if self.delivery is FrameDelivery.EVERY_FRAME:
+                while self._frame is not None and not self._closed:
+                    self._condition.wait()
+            if self._closed:
+                return False
             if self._frame is not None:
                 self.dropped_count += 1
             self._frame = frame
             self.put_count += 1
             self._condition.notify_all()
+            return True
 
     def take(self, timeout_s: float | None = None) -> Frame | None:
-        """Return the newest frame not yet taken, waiting up to ``timeout_s``.
+        """Return the frame not yet taken, waiting up to ``timeout_s``.
 
-        Returns None on timeout, or once the buffer is closed and empty.
+        Returns None on timeout, or once the slot is closed and empty. A frame stored before
+        ``close`` can still be taken.
         """
         with self._condition:
             if self._frame is None and not self._closed:
@@ -54,10 +83,11 @@ class LatestFrameBuffer:
             frame, self._frame = self._frame, None
             if frame is not None:
                 self.taken_count += 1
+                self._condition.notify_all()  # wakes an every-frame put waiting for the slot
             return frame
 
     def close(self) -> None:
-        """Wake every waiting ``take``: no more frames will come."""
+        """Wake every waiting ``take`` and ``put`` because no more frames will come. Later puts discard their frame."""
         with self._condition:
             self._closed = True
             self._condition.notify_all()
@@ -85,13 +115,13 @@ class CaptureStats:
 
 
 class CaptureThread(threading.Thread):
-    """Reads a source into a LatestFrameBuffer; reopens a failed source with backoff.
+    """Reads a source into a FrameSlot; reopens a failed source with backoff.
 
     A SourceConfigError (at open) stops the thread and sets ``stats.fatal_error``; an
-    EndOfSource stops it and sets ``stats.ended``. Both close the buffer.
+    EndOfSource stops it and sets ``stats.ended``. Both close the slot.
     """
 
-    def __init__(self, source: FrameSource, buffer: LatestFrameBuffer, *, opened: bool = False) -> None:
+    def __init__(self, source: FrameSource, buffer: FrameSlot, *, opened: bool = False) -> None:
         super().__init__(name="frugalclip-capture", daemon=True)
         self.source = source
         self.buffer = buffer
@@ -100,7 +130,9 @@ class CaptureThread(threading.Thread):
         self._opened = opened
 
     def stop(self) -> None:
+        """Ask the thread to end; closing the slot also wakes a put that waits for inference."""
         self._stop_event.set()
+        self.buffer.close()
 
     def _reopen_with_backoff(self) -> bool:
         """Close and reopen the source until it opens or the thread is stopped; return True if open."""
@@ -143,7 +175,8 @@ class CaptureThread(threading.Thread):
                     return
                 continue
             self.stats.captured_frames += 1
-            self.buffer.put(frame)
+            if not self.buffer.put(frame):
+                return
 
     def run(self) -> None:
         try:

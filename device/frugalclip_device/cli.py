@@ -20,6 +20,7 @@ from .energy import EnergyChoice, EnergySourceError
 from .energy.pmic import DEFAULT_PERIOD_S as PMIC_DEFAULT_PERIOD_S
 from .energy.run_tracker import DEFAULT_COUNTRY
 from .frame_log import FrameLogError
+from .capture import FrameDelivery
 from .sources import PicameraPixelFormat, SourceConfigError
 
 __all__ = ["app"]
@@ -75,7 +76,7 @@ def _summary_lines(summary: dict[str, Any]) -> list[str]:
         f"latency per frame ms: p50 {latency['p50']}, p90 {latency['p90']}, p99 {latency['p99']}; "
         f"runtime overhead outside session.run: {summary['runtime_overhead_fraction']}",
         f"energy per frame {energy['per_frame_j']} J, total {energy['total_j']} J, source {energy['source']} ({energy['description']})",
-        f"dropped frames {summary['dropped_frames']}, corrupt frames {summary['corrupt_frames']}, "
+        f"dropped frames {summary['dropped_frames']} ({summary['frame_delivery']}), corrupt frames {summary['corrupt_frames']}, "
         f"source failures {summary['source_failures']}, throttling seen {summary['throttling']['conditions'] or summary['throttling']['flags_seen']}",
         f"labels {summary['labels']}",
     ]
@@ -113,8 +114,22 @@ def run(
     smooth: Annotated[int, typer.Option("--smooth-frames", min=1, help="Average probabilities over the last N frames; 1: off.")] = 1,
     variant: Annotated[str | None, typer.Option("--variant", help="Model variant of the bundle. Default: its default_variant.")] = None,
     loop: Annotated[bool, typer.Option("--loop/--no-loop", help="Restart image folders and video files at the end.")] = False,
+    every_frame: Annotated[
+        bool | None,
+        typer.Option(
+            "--every-frame/--newest-only",
+            help="every-frame: capture waits until inference took the previous frame, so every frame is classified "
+            "in order and none is dropped. newest-only: inference takes the newest frame and the frames it skipped "
+            "count as dropped. Default: every-frame for image folders, globs and video files; newest-only for "
+            "picamera2 and webcams.",
+            show_default=False,
+        ),
+    ] = None,
     fps: Annotated[
-        float, typer.Option("--fps", min=0.0, help="Frame rate requested from cameras, and pace of image folders (frames/s); 0: source default.")
+        float,
+        typer.Option(
+            "--fps", min=0.0, help="Frame rate requested from cameras, and pace of image folders and video files (frames/s); 0: source default."
+        ),
     ] = 0.0,
     size: Annotated[str, typer.Option("--size-px", help="Camera stream size WIDTHxHEIGHT in pixels.")] = "640x480",
     pixel_format: Annotated[
@@ -152,6 +167,7 @@ def run(
         top_k=top_k,
         smooth_frames=smooth,
         loop=loop,
+        delivery=None if every_frame is None else (FrameDelivery.EVERY_FRAME if every_frame else FrameDelivery.NEWEST_ONLY),
         fps=fps,
         size_px=_parse_size(size),
         pixel_format=pixel_format,

@@ -1,4 +1,4 @@
-"""The live classifier: newest frame → preprocess → ONNX Runtime → top-k → one CSV row.
+"""The live classifier: next frame → preprocess → ONNX Runtime → top-k → one CSV row.
 
 Only the main loop touches the session. Capture, system readings and PMIC sampling run in
 their own threads at their own rates, so the per-frame path makes no subprocess call and
@@ -22,14 +22,14 @@ import numpy as np
 
 from . import __version__
 from .bundle import Bundle, load_bundle
-from .capture import CaptureThread, LatestFrameBuffer
+from .capture import CaptureThread, FrameDelivery, FrameSlot, default_delivery
 from .energy import PMIC_DEFAULT_PERIOD_S, EnergyChoice, EnergyMeter, select_energy_meter
 from .energy.run_tracker import DEFAULT_COUNTRY, RunEmissions, RunEmissionsTracker
 from .frame_log import FrameLog, FrameLogError
 from .postprocess import Postprocessor
 from .preprocess import preprocess_array
 from .session import Classifier
-from .sources import FrameSource, PicameraPixelFormat, SourceConfigError, SourceError, open_source
+from .sources import FrameSource, PicameraPixelFormat, SourceConfigError, SourceError, classify_source, open_source
 from .sources.base import monotonic_ns
 from .summary import FrameStats, latency_percentiles_ms, throttling_summary, write_summary
 from .system_readings import SystemSampler, SystemSensors
@@ -80,6 +80,8 @@ class RunConfig:
     top_k: int = 3
     smooth_frames: int = 1
     loop: bool = False
+    # None: every-frame for image folders and video files, newest-only for cameras.
+    delivery: FrameDelivery | None = None
     fps: float = 0.0
     size_px: tuple[int, int] = (640, 480)
     pixel_format: PicameraPixelFormat = PicameraPixelFormat.RGB888
@@ -127,7 +129,7 @@ class _Parts:
     tracker: RunEmissionsTracker | None = None
     sampler: SystemSampler | None = None
     capture: CaptureThread | None = None
-    buffer: LatestFrameBuffer = field(default_factory=LatestFrameBuffer)
+    buffer: FrameSlot = field(default_factory=FrameSlot)
 
 
 def _open_parts(config: RunConfig) -> _Parts:
@@ -167,7 +169,8 @@ def _open_parts(config: RunConfig) -> _Parts:
         if meter is not None:
             meter.stop()
         raise
-    return _Parts(bundle, classifier, source, source_opened, sensors, meter, log)
+    delivery = config.delivery or default_delivery(classify_source(config.source))
+    return _Parts(bundle, classifier, source, source_opened, sensors, meter, log, buffer=FrameSlot(delivery))
 
 
 class _LiveLoop:
@@ -315,6 +318,7 @@ def _build_summary(
             "note": None if weights == "pretrained" else f"{weights} weights: the labels are not meaningful predictions",
         },
         "source": parts.source.describe(),
+        "frame_delivery": parts.buffer.delivery.value,
         "machine": {"platform": platform.platform(), "machine": platform.machine(), "threads": parts.classifier.threads},
         "frames": stats.frames,
         "duration_s": round(elapsed_s, 3),
@@ -383,9 +387,10 @@ def run_live(
         parts.sampler.start()
         parts.capture = CaptureThread(parts.source, parts.buffer, opened=parts.source_opened)
         logger.info(
-            "run started: %s on %s, energy from %s, CSV %s",
+            "run started: %s on %s (%s), energy from %s, CSV %s",
             parts.classifier.model_path.name,
             parts.source.describe(),
+            parts.buffer.delivery.value,
             parts.meter.describe(),
             parts.log.path,
         )

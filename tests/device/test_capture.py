@@ -1,8 +1,9 @@
-"""The latest-frame buffer and the capture thread: drops, staleness, reopen with backoff, corrupt frames."""
+"""The frame slot and the capture thread: both deliveries, drops, staleness, stop, reopen with backoff, corrupt frames."""
 
 from __future__ import annotations
 
 import csv
+import threading
 import time
 from pathlib import Path
 
@@ -12,9 +13,9 @@ from PIL import Image
 
 from bundle_factory import make_bundle
 from frugalclip_device import capture
-from frugalclip_device.capture import CaptureThread, LatestFrameBuffer
+from frugalclip_device.capture import CaptureThread, FrameDelivery, FrameSlot, default_delivery
 from frugalclip_device.runner import RunConfig, StopReason, run_live
-from frugalclip_device.sources import CorruptFrameError, Frame, FrameSource, ImageFolderSource, SourceError
+from frugalclip_device.sources import CorruptFrameError, Frame, FrameSource, ImageFolderSource, SourceError, SourceKind
 from frugalclip_device.sources.base import make_frame, monotonic_ns
 
 POLL_LIMIT_S = 60.0
@@ -35,14 +36,14 @@ def _wait_until(condition, limit_s: float = POLL_LIMIT_S) -> bool:
 
 
 def test_buffer_returns_newest() -> None:
-    buffer = LatestFrameBuffer()
+    buffer = FrameSlot()
     for number in range(5):
         buffer.put(_frame(number))
     assert buffer.take(0).origin == "4"
 
 
 def test_buffer_counts_drops() -> None:
-    buffer = LatestFrameBuffer()
+    buffer = FrameSlot()
     for number in range(5):
         buffer.put(_frame(number))
     buffer.take(0)
@@ -50,16 +51,64 @@ def test_buffer_counts_drops() -> None:
 
 
 def test_buffer_never_returns_frame_twice() -> None:
-    buffer = LatestFrameBuffer()
+    buffer = FrameSlot()
     buffer.put(_frame(1))
     buffer.take(0)
     assert buffer.take(0.01) is None
 
 
 def test_buffer_close_wakes_take() -> None:
-    buffer = LatestFrameBuffer()
+    buffer = FrameSlot()
     buffer.close()
     assert buffer.take(None) is None
+
+
+def test_buffer_discards_put_after_close() -> None:
+    buffer = FrameSlot(FrameDelivery.EVERY_FRAME)
+    buffer.close()
+    assert buffer.put(_frame(1)) is False
+    assert buffer.take(0) is None
+
+
+def test_every_frame_buffer_keeps_order() -> None:
+    buffer = FrameSlot(FrameDelivery.EVERY_FRAME)
+    producer = threading.Thread(target=lambda: [buffer.put(_frame(number)) for number in range(50)], daemon=True)
+    producer.start()
+    taken = []
+    while len(taken) < 50:
+        frame = buffer.take(POLL_LIMIT_S)
+        assert frame is not None, f"no frame after {taken[-1:] or 'the start'}"
+        taken.append(int(frame.origin))
+        time.sleep(0.001)  # a consumer slower than the producer
+    producer.join(POLL_LIMIT_S)
+    assert taken == list(range(50))
+    assert buffer.dropped_count == 0
+
+
+def test_every_frame_close_wakes_put() -> None:
+    buffer = FrameSlot(FrameDelivery.EVERY_FRAME)
+    buffer.put(_frame(1))
+    results: list[bool] = []
+    producer = threading.Thread(target=lambda: results.append(buffer.put(_frame(2))), daemon=True)
+    producer.start()
+    buffer.close()
+    producer.join(POLL_LIMIT_S)
+    assert not producer.is_alive()
+    assert results == [False]
+    assert buffer.take(0).origin == "1"
+
+
+@pytest.mark.parametrize(
+    ("kind", "delivery"),
+    [
+        (SourceKind.PICAMERA2, FrameDelivery.NEWEST_ONLY),
+        (SourceKind.WEBCAM, FrameDelivery.NEWEST_ONLY),
+        (SourceKind.VIDEO, FrameDelivery.EVERY_FRAME),
+        (SourceKind.FOLDER, FrameDelivery.EVERY_FRAME),
+    ],
+)
+def test_default_delivery(kind: SourceKind, delivery: FrameDelivery) -> None:
+    assert default_delivery(kind) is delivery
 
 
 class ScriptedSource(FrameSource):
@@ -102,7 +151,7 @@ def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _run_capture(source: FrameSource) -> CaptureThread:
-    buffer = LatestFrameBuffer()
+    buffer = FrameSlot()
     thread = CaptureThread(source, buffer)
     thread.start()
     thread.join(POLL_LIMIT_S)
@@ -131,8 +180,24 @@ def test_capture_backs_off_until_open(fast_backoff: None) -> None:
     assert thread.stats.captured_frames == 1
 
 
+def test_capture_stop_during_blocked_put(image_folder: Path) -> None:
+    buffer = FrameSlot(FrameDelivery.EVERY_FRAME)
+    source = ImageFolderSource(str(image_folder), loop=True)
+    thread = CaptureThread(source, buffer)
+    thread.start()
+    try:
+        # No consumer takes: the first frame fills the slot, the second put waits for it.
+        assert _wait_until(lambda: thread.stats.captured_frames >= 2)
+    finally:
+        thread.stop()
+        thread.join(POLL_LIMIT_S)
+    assert not thread.is_alive()
+    assert buffer.put_count == 1
+    assert buffer.dropped_count == 0
+
+
 def test_capture_survives_vanished_folder(image_folder: Path, fast_backoff: None) -> None:
-    buffer = LatestFrameBuffer()
+    buffer = FrameSlot()
     source = ImageFolderSource(str(image_folder), loop=True, fps=200)
     source.open()
     thread = CaptureThread(source, buffer, opened=True)
@@ -161,6 +226,7 @@ def test_slow_model_drops_and_fresh_frames(tmp_path: Path) -> None:
         model_dir=slow,
         source=str(folder),
         log_dir=tmp_path / "runs",
+        delivery=FrameDelivery.NEWEST_ONLY,
         fps=500,
         max_frames=10,
         threads=1,
@@ -184,3 +250,58 @@ def test_slow_model_drops_and_fresh_frames(tmp_path: Path) -> None:
     for index in range(len(rows) - 1):
         assert skipped_before[index] <= dropped[index], f"row {index}"
         assert dropped[index] <= skipped_before[index + 1], f"row {index}"
+
+
+def _numbered_folder(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    for number in range(count):
+        Image.fromarray(np.full((8, 8, 3), number % 256, np.uint8)).save(folder / f"frame{number:03d}.png")
+    return folder
+
+
+def test_slow_model_every_frame_in_order(tmp_path: Path) -> None:
+    folder = _numbered_folder(tmp_path / "frames", 30)
+    slow = make_bundle(tmp_path / "slow", image_size=224, conv_channels=48)
+    config = RunConfig(
+        model_dir=slow,
+        source=str(folder),
+        log_dir=tmp_path / "runs",
+        fps=500,
+        threads=1,
+        codecarbon=False,
+        sysfs_root=tmp_path,
+        vcgencmd=str(tmp_path / "no-vcgencmd"),
+    )
+    result = run_live(config)
+    with open(result.csv_path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    positions = [int(Path(row["source_frame"]).stem.removeprefix("frame")) for row in rows]
+    assert result.summary["frame_delivery"] == "every-frame"
+    assert result.summary["stop_reason"] == StopReason.SOURCE_ENDED
+    assert positions == list(range(30))
+    assert {row["dropped_frames"] for row in rows} == {"0"}
+    assert result.summary["dropped_frames"] == 0
+
+
+def test_max_frames_stops_blocked_capture(tmp_path: Path) -> None:
+    folder = _numbered_folder(tmp_path / "frames", 10)
+    slow = make_bundle(tmp_path / "slow", image_size=224, conv_channels=48)
+    results = []
+    config = RunConfig(
+        model_dir=slow,
+        source=str(folder),
+        log_dir=tmp_path / "runs",
+        max_frames=3,
+        loop=True,
+        threads=1,
+        codecarbon=False,
+        sysfs_root=tmp_path,
+        vcgencmd=str(tmp_path / "no-vcgencmd"),
+    )
+    runner = threading.Thread(target=lambda: results.append(run_live(config)), daemon=True)
+    runner.start()
+    runner.join(POLL_LIMIT_S)
+    assert len(results) == 1
+    assert results[0].summary["stop_reason"] == StopReason.MAX_FRAMES
+    assert not any(thread.name == "frugalclip-capture" for thread in threading.enumerate())

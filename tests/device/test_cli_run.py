@@ -54,6 +54,32 @@ def test_run_writes_csv_and_summary(tmp_path: Path, tiny_bundle: Path, image_fol
     assert "random weights" in completed.stdout
 
 
+def test_run_folder_every_frame_default(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
+    completed = device_cli(*_base_args(tiny_bundle, image_folder, tmp_path / "runs"), env=_isolated_env(tmp_path))
+    rows = _rows(next((tmp_path / "runs").glob("*.csv")))
+    summary = json.loads(next((tmp_path / "runs").glob("*.summary.json")).read_text())
+    assert completed.returncode == 0, completed.stderr
+    assert summary["frame_delivery"] == "every-frame"
+    assert [Path(row["source_frame"]).name for row in rows] == sorted(path.name for path in image_folder.iterdir())
+    assert summary["dropped_frames"] == 0
+    assert "dropped frames 0 (every-frame)" in completed.stdout
+
+
+def test_run_newest_only_flag(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
+    args = _base_args(tiny_bundle, image_folder, tmp_path / "runs")
+    completed = device_cli(*args, "--newest-only", "--max-frames", "3", "--loop", env=_isolated_env(tmp_path))
+    summary = json.loads(next((tmp_path / "runs").glob("*.summary.json")).read_text())
+    assert completed.returncode == 0, completed.stderr
+    assert summary["frame_delivery"] == "newest-only"
+
+
+def test_run_help_states_delivery_default() -> None:
+    completed = device_cli("run", "--help", env={"COLUMNS": "200"})
+    assert "--every-frame" in completed.stdout
+    text = " ".join(completed.stdout.replace("│", " ").split())  # rich wraps help text inside a box
+    assert "newest-only for picamera2 and webcams" in text
+
+
 def test_run_twice_keeps_both(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
     for _ in range(2):
         completed = device_cli(*_base_args(tiny_bundle, image_folder, tmp_path / "runs"), "--max-frames", "2", env=_isolated_env(tmp_path))

@@ -32,6 +32,11 @@ class SourceKind(enum.Enum):
     VIDEO = "video"
     FOLDER = "folder"
 
+    @property
+    def live(self) -> bool:
+        """True for cameras, which keep capturing while inference runs; False for files."""
+        return self in (SourceKind.PICAMERA2, SourceKind.WEBCAM)
+
 
 def classify_source(spec: str) -> SourceKind:
     """Tell which kind of source ``--source`` names.

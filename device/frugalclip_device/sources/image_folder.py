@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import glob
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 
 from ..preprocess import ImageDecodeError, load_image_rgb
 from .base import CorruptFrameError, EndOfSource, Frame, FrameSource, SourceConfigError, SourceError, make_frame, monotonic_ns
+from .pacing import FramePacer
 
 __all__ = ["IMAGE_SUFFIXES", "ImageFolderSource", "list_images"]
 
@@ -46,7 +46,7 @@ class ImageFolderSource(FrameSource):
         self.fps = fps
         self.paths: list[Path] = []
         self._position = 0
-        self._next_due_ns = 0
+        self._pacer = FramePacer(fps)
 
     def describe(self) -> str:
         pace = f", paced at {self.fps:g} fps" if self.fps > 0 else ""
@@ -62,19 +62,8 @@ class ImageFolderSource(FrameSource):
             raise SourceError(message)
         self.paths = paths
         self._position %= len(paths)
-        self._next_due_ns = 0
+        self._pacer.reset()
         logger.info("opened %s", self.describe())
-
-    def _wait_for_slot(self) -> None:
-        if self.fps <= 0:
-            return
-        period_ns = int(1e9 / self.fps)
-        now_ns = monotonic_ns()
-        if self._next_due_ns > now_ns:
-            time.sleep((self._next_due_ns - now_ns) / 1e9)
-            self._next_due_ns += period_ns
-        else:
-            self._next_due_ns = now_ns + period_ns
 
     def read(self) -> Frame:
         if not self.paths:
@@ -84,7 +73,7 @@ class ImageFolderSource(FrameSource):
                 raise EndOfSource(f"all {len(self.paths)} images of {self.pattern} were read")
             self._position = 0
 
-        self._wait_for_slot()
+        self._pacer.wait()
         path = self.paths[self._position]
         self._position += 1
         started_ns = monotonic_ns()

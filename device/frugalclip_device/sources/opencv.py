@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .base import CorruptFrameError, EndOfSource, Frame, FrameSource, SourceConfigError, SourceError, make_frame, monotonic_ns
+from .pacing import FramePacer
 
 __all__ = ["OPENCV_MISSING_MESSAGE", "OpenCVSource"]
 
@@ -36,6 +37,7 @@ class OpenCVSource(FrameSource):
     """A webcam (device index or /dev/videoN path) or a video file read with cv2.VideoCapture.
 
     A video file ends the run when it is done unless ``loop`` is set; a webcam never ends.
+    ``fps`` > 0 is requested from a webcam's driver, and paces the reading of a video file.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class OpenCVSource(FrameSource):
         self._capture: Any = None
         self._cv2: Any = None
         self._frame_number = 0
+        self._pacer = FramePacer(fps if self.is_file else 0.0)
 
     def describe(self) -> str:
         return f"{self.name} {self.target}"
@@ -74,6 +77,7 @@ class OpenCVSource(FrameSource):
             if self.fps > 0:
                 capture.set(cv2.CAP_PROP_FPS, self.fps)
         self._capture = capture
+        self._pacer.reset()
         logger.info(
             "opened %s: %dx%d at %.1f fps reported by the driver",
             self.describe(),
@@ -85,6 +89,7 @@ class OpenCVSource(FrameSource):
     def read(self) -> Frame:
         if self._capture is None:
             raise SourceError(f"{self.describe()} is not open")
+        self._pacer.wait()
         started_ns = monotonic_ns()
         ok, bgr = self._capture.read()
         if not ok:
