@@ -12,6 +12,7 @@ from rich.console import Console
 from .model_source import DEFAULT_MODEL_ID
 from .pipeline import DEFAULT_VARIANTS, TINY_EPOCHS, ExportOptions, ExportResult, PipelineError, PipelineStep, run_export
 from .train.options import TrainMethod
+from .quantize.presets import Target
 from .verify import AccuracyBudgetError
 
 __all__ = ["PIPELINE_ERROR_EXIT_CODE", "register"]
@@ -116,6 +117,13 @@ def register(app: typer.Typer) -> None:
                 help="Write the bundle even when no variant meets the budget; fp32 is then the default variant.",
             ),
         ] = False,
+        target: Annotated[
+            Target,
+            typer.Option(
+                "--target",
+                help="Device the bundle is for: among default candidates of equal size, its preset wins.",
+            ),
+        ] = Target.PI5,
         keep_all_variants: Annotated[
             bool,
             typer.Option(
@@ -151,6 +159,7 @@ def register(app: typer.Typer) -> None:
             variants=[variant.strip() for variant in variants.split(",") if variant.strip()],
             budget_points=budget_points,
             force=force,
+            target=target.value,
             keep_all_variants=keep_all_variants,
             epochs=epochs,
             seed=seed,

@@ -94,6 +94,7 @@ class ExportOptions:
     variants: Sequence[str] = DEFAULT_VARIANTS  # besides fp32, which is always exported
     budget_points: float = 1.0  # largest accepted accuracy drop against fp32, in percentage points
     force: bool = False  # write the bundle with fp32 as default when no variant meets the budget
+    target: str = "pi5"  # device preset preferred among default candidates of equal size
     keep_all_variants: bool = True
     epochs: int | None = None  # default: the training method's, or TINY_EPOCHS for random-init weights
     seed: int = 0
@@ -280,7 +281,9 @@ class _Run:
             variant_paths, prepared.splits["test"], prepared.classes, contract, weights_note=caveat
         )
         # AccuracyBudgetError carries the table; PipelineError keeps it as its cause.
-        return table, choose_default(table, self.options.budget_points, force=self.options.force)
+        return table, choose_default(
+            table, self.options.budget_points, force=self.options.force, target=self.options.target
+        )
 
     def write(
         self,

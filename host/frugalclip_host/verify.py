@@ -248,8 +248,14 @@ def verify_variants(
     )
 
 
-def choose_default(table: VerificationTable, budget_points: float = 1.0, *, force: bool = False) -> DefaultChoice:
+def choose_default(
+    table: VerificationTable, budget_points: float = 1.0, *, force: bool = False, target: str | None = None
+) -> DefaultChoice:
     """Choose the smallest, then fastest, non-reference variant within the accuracy budget.
+
+    Among variants of the same size, one built for ``target`` (a preset name such as ``pi5``,
+    matched as the variant name's last part) wins before latency is compared, because the
+    host's latency says little about the device the bundle is for.
 
     The budget is the largest accepted accuracy drop against the reference, in percentage
     points. With no other variant than the reference, the reference is the default. When every
@@ -277,9 +283,13 @@ def choose_default(table: VerificationTable, budget_points: float = 1.0, *, forc
     # A tiny tolerance so that a drop of exactly the budget, computed in floating point, still passes.
     within = [row for row in candidates if table.accuracy_drop_points(row.name) <= budget_points + 1e-9]
     if within:
-        # NOTE: int8 presets often have identical sizes, so host latency breaks the tie. That latency
-        # is noisy and favours the x86 preset on an x86 workstation, whatever the target device.
-        best = min(within, key=lambda row: (row.size_bytes, row.latency_ms_per_image, row.name))
+        # int8 presets often have identical sizes; the target preset breaks the tie before host latency.
+        def for_other_target(name: str) -> bool:
+            return target is not None and not name.endswith(f"-{target}")
+
+        best = min(
+            within, key=lambda row: (row.size_bytes, for_other_target(row.name), row.latency_ms_per_image, row.name)
+        )
         reason = (
             f"the smallest variant within the {budget_points:g}-point accuracy budget, "
             f"with a drop of {table.accuracy_drop_points(best.name):+.1f} points against {table.reference}"

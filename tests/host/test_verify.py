@@ -277,3 +277,14 @@ def test_tiny_accuracy_matches_confusion(tiny_variants: dict) -> None:
 @pytest.mark.slow
 def test_tiny_table_carries_weights_note(tiny_variants: dict) -> None:
     assert "(tiny random-init model)" in tiny_variants["table"].render_markdown()
+
+
+
+def test_budget_size_tie_prefers_target(colour_case: dict, tmp_path: Path) -> None:
+    variants = {"fp32": colour_case["variants"]["fp32"]}
+    for name in ("int8-dynamic-x86", "int8-dynamic-pi5"):
+        variants[name] = write_colour_classifier(tmp_path / f"{name}.onnx", good_colour_weight())
+    table = verify_variants(variants, colour_case["split"], COLOUR_LABELS, PreprocessContract(), threads=1)
+
+    assert choose_default(table, budget_points=1.0, target="pi5").variant == "int8-dynamic-pi5"
+    assert choose_default(table, budget_points=1.0, target="x86").variant == "int8-dynamic-x86"
