@@ -31,8 +31,14 @@ demo: $(STAMP)
 export: $(STAMP)
 	$(BIN)/frugalclip export $(if $(DATA),--data $(DATA)) $(if $(MODEL),--model $(MODEL)) $(if $(NAME),--name $(NAME)) $(ARGS)
 
+# On the workstation, `frugalclip bench run` adds the naive baseline and the machine ceiling to
+# the same result; on a Pi, where only the device package is installed, the device suite runs alone.
 bench: $(STAMP)
-	$(BIN)/frugalclip-device bench $(if $(MODEL),--model $(MODEL)) $(if $(DATA),--data $(DATA)) $(ARGS)
+	if $(BIN)/python -c "import frugalclip_host" 2>/dev/null; then \
+	  $(BIN)/frugalclip bench run $(if $(MODEL),--model $(MODEL)) $(if $(DATA),--data $(DATA)) $(ARGS); \
+	else \
+	  $(BIN)/frugalclip-device bench $(if $(MODEL),--model $(MODEL)) $(if $(DATA),--data $(DATA)) $(ARGS); \
+	fi
 
 deploy:
 	scripts/deploy.sh "$(PI)" "$(MODEL)"
