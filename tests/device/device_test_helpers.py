@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TRASHNET = Path("/work/shared/data/trashnet")
+# TrashNet photos live beside the checkout, never inside it; FRUGALCLIP_TRASHNET overrides the place.
+TRASHNET = Path(os.environ.get("FRUGALCLIP_TRASHNET", REPO_ROOT.parent / "shared" / "data" / "trashnet"))
 PATCH_PX = 16
 
 # Canned `vcgencmd pmic_read_adc` output of a Raspberry Pi 5 (rails shortened to four).

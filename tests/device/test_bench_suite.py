@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from frugalclip_device.bench.dataset import DatasetError, find_images
 from frugalclip_device.bench.result_schema import RAW_CSV_COLUMNS, load_result, validate_result
 from frugalclip_device.bench.runner import BenchSettings, result_path, run_benchmark, save_run
 
-TRASHNET = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trashnet"
+TRASHNET = Path(os.environ.get("FRUGALCLIP_TRASHNET", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "trashnet"))
 LABELS = ("cardboard", "glass", "metal", "paper", "plastic", "trash")
 
 
