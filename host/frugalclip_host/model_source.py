@@ -62,7 +62,13 @@ def _hub_offline() -> bool:
 
 
 def _check_hub_reachable() -> None:
-    """Raise OSError unless a TCP connection to the Hub endpoint opens within the timeout."""
+    """Raise OSError unless a TCP connection to the Hub endpoint opens within the timeout.
+
+    Behind an HTTP(S) proxy a direct connection proves nothing, so the check is skipped and
+    huggingface_hub's own retries decide.
+    """
+    if any(os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return
     from huggingface_hub import constants
 
     endpoint = urlparse(constants.ENDPOINT)
