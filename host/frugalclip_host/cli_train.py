@@ -134,6 +134,20 @@ def register(app: typer.Typer) -> None:
         # Under accelerate, every process returns a result; one summary is enough.
         if os.environ.get("RANK", "0") == "0":
             _print_result(console, result, out)
+        _release_process_group()
+
+
+def _release_process_group() -> None:
+    """Destroy the torch.distributed group that accelerate opened, if any.
+
+    A gloo group left alive at interpreter exit can abort the process ("terminate called
+    without an active exception") after training has already succeeded.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def main() -> None:
