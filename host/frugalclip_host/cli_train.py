@@ -19,6 +19,7 @@ from rich.console import Console
 
 from .model_source import DEFAULT_MODEL_ID, ModelSourceError, load_clip
 from .train import TRAIN_RESULT_FILE, TrainMethod, TrainOptions, TrainResult, train_classifier
+from .train.prepared_data import read_prepared
 from .weights_kind import WeightsKind
 
 __all__ = ["TRAIN_ERROR_EXIT_CODE", "parse_trainable_blocks", "register"]
@@ -126,6 +127,7 @@ def register(app: typer.Typer) -> None:
                 cache_dir=cache_dir,
                 measure_energy=not no_energy,
             )
+            read_prepared(prepared_dir)  # fail on a wrong folder before the model download
             loaded = load_clip(model, fallback_tiny_dir=out / TINY_CLIP_DIR if fallback_tiny else None)
             result = train_classifier(prepared_dir, loaded, options, out)
         except (ModelSourceError, FileNotFoundError, ValueError) as error:
