@@ -2,7 +2,7 @@
 # Copy a bundle and the device package to a Raspberry Pi with rsync over ssh, then print the next command.
 #
 # Usage: scripts/deploy.sh PI MODEL
-#   PI     user@host of the Pi, or a local folder (an absolute or ./ path) to deploy into for a dry run
+#   PI     user@host of the Pi, or a local folder (a path starting with /, ./ or ../) to deploy into for a dry run
 #   MODEL  bundle folder written by `make export`, e.g. models/demo
 # Environment:
 #   DEPLOY_RSYNC_TARGET  overrides PI's destination with any rsync target (user@host:dir or a local folder)
@@ -34,7 +34,7 @@ fi
 
 if [[ -n "${DEPLOY_RSYNC_TARGET:-}" ]]; then
     target="${DEPLOY_RSYNC_TARGET%/}"
-elif [[ "$pi" == /* || "$pi" == ./* ]]; then
+elif [[ "$pi" == /* || "$pi" == ./* || "$pi" == ../* ]]; then
     target="${pi%/}/$deploy_dir"
 else
     target="$pi:$deploy_dir"
@@ -52,11 +52,20 @@ rsync "${rsync_args[@]}" "$repo_root/device/" "$target/device/"
 rsync "${rsync_args[@]}" "$model/" "$target/models/$name/"
 rsync "${rsync_args[@]}" "$repo_root/deploy/" "$target/deploy/"
 
-run_command="cd ~/$deploy_dir && python3 -m venv --system-site-packages .venv && .venv/bin/pip install ./device"
-run_command+=" && .venv/bin/frugalclip-device run --model models/$name --source picamera2 --log runs/"
-echo "done. Next, on the Pi (one-time setup in device/README.md):"
+# The next command runs where the files went: over ssh in the target's folder (relative to
+# the login's home, like rsync's), or in the local folder given by its absolute path.
 if [[ "$target" == *:* ]]; then
+    remote_dir="${target#*:}"
+    where="cd ${remote_dir:-~}"
+else
+    where="cd $(printf '%q' "$(cd "$target" && pwd)")"
+fi
+run_command="$where && python3 -m venv --system-site-packages .venv && .venv/bin/pip install ./device"
+run_command+=" && .venv/bin/frugalclip-device run --model models/$name --source picamera2 --log runs/"
+if [[ "$target" == *:* ]]; then
+    echo "done. Next, on the Pi (one-time setup in device/README.md):"
     echo "  ssh ${target%%:*} '$run_command'"
 else
+    echo "done. Next, in the deployed folder (one-time setup in device/README.md):"
     echo "  $run_command"
 fi

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from .sources import SourceKind
 from .sources.base import CorruptFrameError, EndOfSource, Frame, FrameSource, SourceConfigError, SourceError
 
-__all__ = ["CaptureStats", "CaptureThread", "FrameDelivery", "FrameSlot", "default_delivery"]
+__all__ = ["DEFAULT_OPEN_TIMEOUT_S", "CaptureStats", "CaptureThread", "FrameDelivery", "FrameSlot", "default_delivery"]
 
 logger = logging.getLogger(__name__)
 
 # Reopen delays after a source failure: doubled after each failed attempt, up to the maximum.
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 10.0
+# How long a run waits for the first frame before it stops with an error. A source that
+# delivered frames and then fails is reopened with backoff for as long as the run lasts.
+DEFAULT_OPEN_TIMEOUT_S = 30.0
 # Log at most this many corrupt-frame warnings in full; later ones are only counted.
 CORRUPT_FRAME_LOG_LIMIT = 10
 
@@ -112,10 +115,14 @@ class CaptureStats:
     reopens: int = 0
     ended: bool = False
     fatal_error: str | None = None
+    last_failure: str | None = None  # message of the latest failed open or read
 
 
 class CaptureThread(threading.Thread):
     """Reads a source into a FrameSlot; reopens a failed source with backoff.
+
+    The first failure of a streak is logged as a warning and its repeats at INFO, so a camera
+    that stays unplugged does not flood the console. Every failure is counted.
 
     A SourceConfigError (at open) stops the thread and sets ``stats.fatal_error``; an
     EndOfSource stops it and sets ``stats.ended``. Both close the slot.
@@ -134,6 +141,21 @@ class CaptureThread(threading.Thread):
         self._stop_event.set()
         self.buffer.close()
 
+    def _record_failure(self, action: str, error: Exception, *, first_in_streak: bool, next_try_s: float) -> None:
+        """Count a failed open or read; log the first of a streak as a warning and its repeats at INFO."""
+        self.stats.source_failures += 1
+        self.stats.last_failure = str(error)
+        level = logging.WARNING if first_in_streak else logging.INFO
+        logger.log(
+            level,
+            "%s %s failed (failure %d): %s; next try in %.1f s",
+            action,
+            self.source.describe(),
+            self.stats.source_failures,
+            error,
+            next_try_s,
+        )
+
     def _reopen_with_backoff(self) -> bool:
         """Close and reopen the source until it opens or the thread is stopped; return True if open."""
         delay_s = BACKOFF_INITIAL_S
@@ -146,9 +168,8 @@ class CaptureThread(threading.Thread):
             except SourceConfigError:
                 raise
             except (SourceError, OSError) as error:
-                self.stats.source_failures += 1
                 delay_s = min(delay_s * 2, BACKOFF_MAX_S)
-                logger.warning("reopening %s failed: %s; next try in %.1f s", self.source.describe(), error, delay_s)
+                self._record_failure("reopening", error, first_in_streak=False, next_try_s=delay_s)
                 continue
             self.stats.reopens += 1
             logger.info("reopened %s (reopen %d)", self.source.describe(), self.stats.reopens)
@@ -169,8 +190,7 @@ class CaptureThread(threading.Thread):
                 self.stats.ended = True
                 return
             except (SourceError, OSError) as error:
-                self.stats.source_failures += 1
-                logger.warning("source %s failed (failure %d): %s", self.source.describe(), self.stats.source_failures, error)
+                self._record_failure("reading", error, first_in_streak=True, next_try_s=BACKOFF_INITIAL_S)
                 if not self._reopen_with_backoff():
                     return
                 continue
@@ -184,8 +204,7 @@ class CaptureThread(threading.Thread):
                 try:
                     self.source.open()
                 except (SourceError, OSError) as error:
-                    self.stats.source_failures += 1
-                    logger.warning("opening %s failed: %s; retrying with backoff", self.source.describe(), error)
+                    self._record_failure("opening", error, first_in_streak=True, next_try_s=BACKOFF_INITIAL_S)
                     if not self._reopen_with_backoff():
                         return
             self._read_loop()

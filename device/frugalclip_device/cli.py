@@ -1,7 +1,9 @@
 """``frugalclip-device``: run the live classifier, describe a bundle and this machine.
 
-Errors become one line on stderr and an exit code: 2 for a bad bundle, source or option,
-1 for a CSV that cannot be written (with the run summary on stderr).
+Errors become one line on stderr and an exit code. Exit code 2 is for a bad bundle, source
+or option, and for a run that classified no frame (a camera that never delivered one, for
+example). Exit code 1 is for a CSV or summary that cannot be written and for a source that
+broke mid-run; the run summary follows the error on stderr.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import typer
 
 from .bundle import BundleError
 from .energy import EnergyChoice, EnergySourceError
+from .energy.estimate import DEFAULT_POWER_PER_CPU_W
 from .energy.pmic import DEFAULT_PERIOD_S as PMIC_DEFAULT_PERIOD_S
 from .energy.run_tracker import DEFAULT_COUNTRY
 from .frame_log import FrameLogError
-from .capture import FrameDelivery
+from .capture import DEFAULT_OPEN_TIMEOUT_S, FrameDelivery
 from .sources import PicameraPixelFormat, SourceConfigError
+from .summary_text import summary_lines
 
 __all__ = ["app"]
 
@@ -68,28 +72,6 @@ def _parse_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _summary_lines(summary: dict[str, Any]) -> list[str]:
-    latency = summary["latency_ms"]
-    energy = summary["energy"]
-    lines = [
-        f"frames {summary['frames']} in {summary['duration_s']} s ({summary['fps']} fps), stopped by {summary['stop_reason']}",
-        f"latency per frame ms: p50 {latency['p50']}, p90 {latency['p90']}, p99 {latency['p99']}; "
-        f"runtime overhead outside session.run: {summary['runtime_overhead_fraction']}",
-        f"energy per frame {energy['per_frame_j']} J, total {energy['total_j']} J, source {energy['source']} ({energy['description']})",
-        f"dropped frames {summary['dropped_frames']} ({summary['frame_delivery']}), corrupt frames {summary['corrupt_frames']}, "
-        f"source failures {summary['source_failures']}, throttling seen {summary['throttling']['conditions'] or summary['throttling']['flags_seen']}",
-        f"labels {summary['labels']}",
-    ]
-    carbon = summary.get("codecarbon_estimate")
-    if carbon:
-        lines.append(
-            f"codecarbon estimate (not a measurement): {carbon['energy_kwh']:.3g} kWh, {carbon['co2_kg']:.3g} kg CO2 ({carbon['country']})"
-        )
-    if summary["bundle"].get("note"):
-        lines.append(f"note: {summary['bundle']['note']}")
-    return lines
-
-
 @app.command()
 def run(
     model: Annotated[Path, typer.Option("--model", help="Bundle folder written by `make export`, e.g. models/demo.")],
@@ -103,6 +85,15 @@ def run(
     log: Annotated[Path, typer.Option("--log", help="Folder for the per-frame CSV and the run summary; a new file per run.")] = Path("runs"),
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after this many frames. Default: no limit.")] = None,
     duration: Annotated[float | None, typer.Option("--duration", min=0.0, help="Stop after this many seconds. Default: no limit.")] = None,
+    open_timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--open-timeout-s",
+            min=0.0,
+            help="Stop with an error when the source has delivered no frame within this many seconds of the start; "
+            "0: wait forever. A camera that fails after its first frame is reopened with backoff instead.",
+        ),
+    ] = DEFAULT_OPEN_TIMEOUT_S,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="ONNX Runtime intra-op threads. Default: physical cores.")] = None,
     spinning: Annotated[
         bool, typer.Option("--spinning/--no-spinning", help="Let idle ONNX Runtime threads busy-wait: a little faster, more energy.")
@@ -140,11 +131,23 @@ def run(
         float, typer.Option("--pmic-period-ms", min=10.0, help="PMIC sampling period in milliseconds (each sample runs vcgencmd).")
     ] = PMIC_DEFAULT_PERIOD_S * 1000,
     cpu_power_w: Annotated[
-        float | None, typer.Option("--cpu-power-w", min=0.0, help="CPU power constant in watts for --energy estimate. Default: codecarbon's.")
+        float | None,
+        typer.Option(
+            "--cpu-power-w",
+            min=0.0,
+            help="CPU power constant in watts for --energy estimate. "
+            f"Default: codecarbon's figure for this CPU, else {DEFAULT_POWER_PER_CPU_W:g} W per logical CPU.",
+        ),
     ] = None,
-    codecarbon: Annotated[
-        bool, typer.Option("--codecarbon/--no-codecarbon", help="Track the whole run with codecarbon (if installed): estimates only.")
-    ] = True,
+    # One flag instead of --codecarbon/--no-codecarbon: a second column of negative flags
+    # would squeeze the option names in an 80-column --help until rich cuts them off.
+    no_codecarbon: Annotated[
+        bool,
+        typer.Option(
+            "--no-codecarbon",
+            help="Do not track the whole run with codecarbon. By default codecarbon (if installed) records energy and CO2 estimates.",
+        ),
+    ] = False,
     country: Annotated[str, typer.Option("--country", help="ISO 3166-1 alpha-3 country for codecarbon's CO2 intensity.")] = DEFAULT_COUNTRY,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress and sensor details to stderr.")] = False,
     sysfs_root: SysfsRoot = Path("/"),
@@ -152,7 +155,7 @@ def run(
 ) -> None:
     """Classify frames from a camera, video or image folder; write one CSV row per frame and a summary."""
     _setup_logging(verbose)
-    from .runner import RunConfig, StopRequest  # onnxruntime loads here, after option parsing
+    from .runner import RunConfig, RunFailure, StopRequest  # onnxruntime loads here, after option parsing
 
     config = RunConfig(
         model_dir=model,
@@ -161,6 +164,7 @@ def run(
         variant=variant,
         max_frames=max_frames,
         duration_s=duration,
+        open_timeout_s=open_timeout_s,
         threads=threads,
         spinning=spinning,
         min_confidence=min_confidence,
@@ -174,7 +178,7 @@ def run(
         energy=energy,
         pmic_period_s=sensor_period_ms / 1000,
         cpu_power_w=cpu_power_w,
-        codecarbon=codecarbon,
+        codecarbon=not no_codecarbon,
         country=country,
         sysfs_root=sysfs_root,
         vcgencmd=vcgencmd,
@@ -195,14 +199,16 @@ def run(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
+    if result.failure is RunFailure.NO_FRAMES:
+        raise _fail(str(result.error), EXIT_CONFIG_ERROR)
     if result.failed:
         typer.echo(f"error: {result.error}", err=True)
         typer.echo(json.dumps(result.summary, indent=2), err=True)
         raise typer.Exit(EXIT_RUNTIME_ERROR)
-    for line in _summary_lines(result.summary):
+    for line in summary_lines(result.summary):
         typer.echo(line)
-    typer.echo(f"CSV {result.csv_path}")
-    typer.echo(f"summary {result.summary_path}")
+    typer.echo(f"CSV: {result.csv_path}")
+    typer.echo(f"summary JSON: {result.summary_path}")
 
 
 def _run_with_progress(config: Any, stop: Any) -> Any:
@@ -222,7 +228,15 @@ def _run_with_progress(config: Any, stop: Any) -> Any:
 def info(
     model: Annotated[Path | None, typer.Option("--model", help="Bundle folder to check (checksums, variants, labels).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")] = False,
-    cpu_power_w: Annotated[float | None, typer.Option("--cpu-power-w", min=0.0, help="CPU power constant in watts to show for the estimate.")] = None,
+    cpu_power_w: Annotated[
+        float | None,
+        typer.Option(
+            "--cpu-power-w",
+            min=0.0,
+            help="CPU power constant in watts to show for the estimate. "
+            f"Default: codecarbon's figure for this CPU, else {DEFAULT_POWER_PER_CPU_W:g} W per logical CPU.",
+        ),
+    ] = None,
     sysfs_root: SysfsRoot = Path("/"),
     vcgencmd: VcgencmdPath = "vcgencmd",
 ) -> None:
@@ -241,10 +255,11 @@ def info(
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:
-        for section, values in report.items():
-            typer.echo(f"[{section}]")
-            for key, value in values.items():
-                typer.echo(f"  {key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+        from rich.console import Console
+
+        from .info_text import render_info
+
+        render_info(report, Console())
     if model is not None and "error" in report["bundle"]:
         raise _fail(report["bundle"]["error"], EXIT_CONFIG_ERROR)
 

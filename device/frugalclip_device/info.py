@@ -79,6 +79,7 @@ def bundle_info(model_dir: Path) -> dict[str, Any]:
 def system_info(sysfs_root: Path, vcgencmd: Vcgencmd) -> dict[str, Any]:
     sensors = SystemSensors(sysfs_root, vcgencmd)
     readings = sensors.read()
+    rss_mb = read_rss_mb()
     model_path = Path(sysfs_root) / "proc/device-tree/model"
     board = model_path.read_text(errors="replace").strip("\x00\n ") if model_path.is_file() else None
     return {
@@ -97,7 +98,7 @@ def system_info(sysfs_root: Path, vcgencmd: Vcgencmd) -> dict[str, Any]:
         "throttled": None
         if readings.throttled_flags is None
         else {"flags": hex(readings.throttled_flags), "conditions": decode_throttled(readings.throttled_flags)},
-        "rss_mb": read_rss_mb(),
+        "rss_mb": None if rss_mb is None else round(rss_mb, 1),
         "sensors": sensors.describe(),
         "picamera2": importlib.util.find_spec("picamera2") is not None,
         "opencv": importlib.util.find_spec("cv2") is not None,

@@ -7,6 +7,7 @@ reads no sysfs file (RAPL counters excepted: one ``pread`` per domain per frame)
 
 from __future__ import annotations
 
+import enum
 import logging
 import platform
 import threading
@@ -22,7 +23,7 @@ import numpy as np
 
 from . import __version__
 from .bundle import Bundle, load_bundle
-from .capture import CaptureThread, FrameDelivery, FrameSlot, default_delivery
+from .capture import DEFAULT_OPEN_TIMEOUT_S, CaptureThread, FrameDelivery, FrameSlot, default_delivery
 from .energy import PMIC_DEFAULT_PERIOD_S, EnergyChoice, EnergyMeter, select_energy_meter
 from .energy.run_tracker import DEFAULT_COUNTRY, RunEmissions, RunEmissionsTracker
 from .frame_log import FrameLog, FrameLogError
@@ -35,7 +36,7 @@ from .summary import FrameStats, latency_percentiles_ms, throttling_summary, wri
 from .system_readings import SystemSampler, SystemSensors
 from .vcgencmd import Vcgencmd
 
-__all__ = ["RunConfig", "RunResult", "StopReason", "StopRequest", "run_live"]
+__all__ = ["DEFAULT_OPEN_TIMEOUT_S", "RunConfig", "RunFailure", "RunResult", "StopReason", "StopRequest", "run_live"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,15 @@ class StopReason:
     SOURCE_ENDED = "source ended"
     SOURCE_ERROR = "source error"
     CSV_ERROR = "csv write error"
+    OPEN_TIMEOUT = "open timeout"
+
+
+class RunFailure(enum.Enum):
+    """The cause of a failed run, from which the CLI picks the exit code and the output."""
+
+    NO_FRAMES = "no frames"  # the run ended without classifying a single frame
+    SOURCE = "source"  # the source stopped working in a way that reopening cannot fix
+    OUTPUT_WRITE = "output write"  # the CSV or the summary could not be written
 
 
 @dataclass
@@ -74,6 +84,8 @@ class RunConfig:
     variant: str | None = None
     max_frames: int | None = None
     duration_s: float | None = None
+    # 0: wait for the first frame for as long as the run lasts.
+    open_timeout_s: float = DEFAULT_OPEN_TIMEOUT_S
     threads: int | None = None
     spinning: bool = False
     min_confidence: float = 0.0
@@ -100,6 +112,7 @@ class RunResult:
     csv_path: Path | None
     summary_path: Path | None
     error: str | None = None
+    failure: RunFailure | None = None
 
     @property
     def failed(self) -> bool:
@@ -148,7 +161,7 @@ def _open_parts(config: RunConfig) -> _Parts:
     except SourceConfigError:
         raise
     except (SourceError, OSError) as error:
-        logger.warning("opening %s failed: %s; the capture thread retries with backoff", source.describe(), error)
+        logger.info("opening %s failed: %s; the capture thread retries with backoff", source.describe(), error)
         source_opened = False
 
     meter: EnergyMeter | None = None
@@ -189,6 +202,7 @@ class _LiveLoop:
         self.energy_source = parts.meter.kind.value
         self.frame_starts_ns: deque[int] = deque(maxlen=ROLLING_FPS_FRAMES + 1)
         self.error: str | None = None
+        self.failure: RunFailure | None = None
 
     def _rolling_fps(self) -> float:
         starts = self.frame_starts_ns
@@ -199,6 +213,14 @@ class _LiveLoop:
     def _deadline_reached(self, started_ns: int) -> bool:
         duration_s = self.config.duration_s
         return duration_s is not None and (monotonic_ns() - started_ns) / 1e9 >= duration_s
+
+    def _first_frame_overdue(self, started_ns: int) -> bool:
+        """True when the source has delivered no frame at all within ``--open-timeout-s``."""
+        timeout_s = self.config.open_timeout_s
+        capture = self.parts.capture
+        if timeout_s <= 0 or capture is None or capture.stats.captured_frames > 0:
+            return False
+        return (monotonic_ns() - started_ns) / 1e9 >= timeout_s
 
     def run(self, started_ns: int) -> str | None:
         """Process frames until a stop condition; return the reason (None: stopped by a signal)."""
@@ -220,8 +242,13 @@ class _LiveLoop:
                     fatal = capture.stats.fatal_error if capture else None
                     if fatal:
                         self.error = fatal
+                        self.failure = RunFailure.SOURCE
                         return StopReason.SOURCE_ERROR
                     return StopReason.SOURCE_ENDED
+                if self._first_frame_overdue(started_ns):
+                    self.error = _no_frame_message(parts, f"in {config.open_timeout_s:g} s", timed_out=True)
+                    self.failure = RunFailure.NO_FRAMES
+                    return StopReason.OPEN_TIMEOUT
                 continue
 
             t0 = monotonic_ns()
@@ -270,6 +297,7 @@ class _LiveLoop:
                 parts.log.write_row(row)
             except FrameLogError as error:
                 self.error = str(error)
+                self.failure = RunFailure.OUTPUT_WRITE
                 return StopReason.CSV_ERROR
             stats.add(
                 total_ms=total_ms,
@@ -286,6 +314,24 @@ class _LiveLoop:
                 self.on_progress(stats.frames)
                 last_progress_ns = t4
         return None
+
+
+def _no_frame_message(parts: _Parts, when: str, *, timed_out: bool = False) -> str:
+    """Build the one-line error of a run without frames: the source, its failures and what to check."""
+    source = parts.source
+    stats = parts.capture.stats if parts.capture else None
+    failures = stats.source_failures if stats else 0
+    corrupt = stats.corrupt_frames if stats else 0
+    details = [f"{failures} failed opens or reads"]
+    if corrupt:
+        details.append(f"{corrupt} corrupt frames skipped")
+    last_failure = (stats.fatal_error or stats.last_failure) if stats else None
+    if last_failure:
+        details.append(f"last error: {last_failure}")
+    fix = source.no_frame_hint()
+    if timed_out:
+        fix += ", or raise --open-timeout-s"
+    return f"{source.describe()} delivered no frame {when} ({', '.join(details)}). {fix}."
 
 
 def _build_summary(
@@ -411,6 +457,11 @@ def run_live(
             emissions = parts.tracker.stop()
 
     stop_reason = stop_reason or getattr(stop_event, "reason", None) or "stop requested"
+    if loop.stats.frames == 0 and loop.failure in (None, RunFailure.SOURCE):
+        # A run that classified nothing is a failure whatever stopped it, so scripts and
+        # systemd see a non-zero exit status.
+        loop.error = _no_frame_message(parts, f"before the run stopped (stop reason: {stop_reason})")
+        loop.failure = RunFailure.NO_FRAMES
     summary = _build_summary(config, parts, loop, stop_reason=stop_reason, elapsed_s=elapsed_s, emissions=emissions)
     if config.fps > 0 and summary["source_fps"] is not None and summary["source_fps"] < FPS_SHORTFALL_WARNING * config.fps:
         logger.warning("the source delivered %.1f fps of the %.1f requested", summary["source_fps"], config.fps)
@@ -420,6 +471,8 @@ def run_live(
         summary_path = write_summary(summary, config.log_dir / f"{parts.log.stem}.summary.json")
     except OSError as error:
         logger.error("cannot write the run summary next to %s: %s", parts.log.path, error)
-        loop.error = loop.error or f"cannot write the run summary: {error}"
+        if loop.error is None:
+            loop.error = f"cannot write the run summary: {error}"
+            loop.failure = RunFailure.OUTPUT_WRITE
     logger.info("run stopped (%s) after %d frames", stop_reason, loop.stats.frames)
-    return RunResult(summary, parts.log.path, summary_path, loop.error)
+    return RunResult(summary, parts.log.path, summary_path, loop.error, loop.failure)

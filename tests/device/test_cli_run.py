@@ -54,6 +54,52 @@ def test_run_writes_csv_and_summary(tmp_path: Path, tiny_bundle: Path, image_fol
     assert "random weights" in completed.stdout
 
 
+def test_run_summary_reads_as_text(tmp_path: Path, tiny_bundle: Path, image_folder: Path, fake_vcgencmd: Path) -> None:
+    root = write_fake_sysfs(tmp_path / "root")
+    env = {"FRUGALCLIP_SYSFS_ROOT": str(root), "FRUGALCLIP_VCGENCMD": str(fake_vcgencmd)}
+    completed = device_cli(*_base_args(tiny_bundle, image_folder, tmp_path / "runs"), "--loop", "--max-frames", "10", env=env)
+    lines = {line.partition(":")[0]: line.partition(":")[2].strip() for line in completed.stdout.splitlines()}
+    assert completed.returncode == 0, completed.stderr
+    assert lines["runtime overhead outside session.run"].endswith(" %")
+    assert lines["throttling seen"].startswith("under-voltage detected, currently throttled")
+    assert "{" not in lines["labels"]
+    assert lines["latency per frame"].startswith("p50 ")
+    assert "None" not in completed.stdout
+
+
+def test_run_without_throttling_sensor_text(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
+    completed = device_cli(*_base_args(tiny_bundle, image_folder, tmp_path / "runs"), "--max-frames", "2", env=_isolated_env(tmp_path))
+    assert completed.returncode == 0, completed.stderr
+    assert "throttling seen: unknown (no vcgencmd get_throttled on this machine)" in completed.stdout
+    assert "None" not in completed.stdout
+
+
+def test_run_missing_webcam_exits_2(tmp_path: Path, tiny_bundle: Path) -> None:
+    pytest.importorskip("cv2")
+    device = "/dev/video-frugalclip-test-missing"
+    args = ["run", "--model", str(tiny_bundle), "--source", device, "--log", str(tmp_path / "runs"), "--no-codecarbon"]
+    completed = device_cli(*args, "--cpu-power-w", "5", "--open-timeout-s", "1", env=_isolated_env(tmp_path))
+    last_line = completed.stderr.strip().splitlines()[-1]
+    assert completed.returncode == 2
+    assert last_line.startswith(f"error: webcam {device} delivered no frame in 1 s")
+    assert "ls -l /dev/video*" in last_line
+    assert "--open-timeout-s" in last_line
+    assert "[ WARN" not in completed.stderr  # OpenCV's own log lines
+    assert "Traceback" not in completed.stderr
+
+
+def test_run_all_corrupt_exits_2(tmp_path: Path, tiny_bundle: Path) -> None:
+    folder = tmp_path / "broken-images"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF")
+    (folder / "b.png").write_text("not an image")
+    completed = device_cli(*_base_args(tiny_bundle, folder, tmp_path / "runs"), env=_isolated_env(tmp_path))
+    last_line = completed.stderr.strip().splitlines()[-1]
+    assert completed.returncode == 2
+    assert "delivered no frame before the run stopped (stop reason: source ended)" in last_line
+    assert "2 corrupt frames skipped" in last_line
+
+
 def test_run_folder_every_frame_default(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
     completed = device_cli(*_base_args(tiny_bundle, image_folder, tmp_path / "runs"), env=_isolated_env(tmp_path))
     rows = _rows(next((tmp_path / "runs").glob("*.csv")))
@@ -62,7 +108,7 @@ def test_run_folder_every_frame_default(tmp_path: Path, tiny_bundle: Path, image
     assert summary["frame_delivery"] == "every-frame"
     assert [Path(row["source_frame"]).name for row in rows] == sorted(path.name for path in image_folder.iterdir())
     assert summary["dropped_frames"] == 0
-    assert "dropped frames 0 (every-frame)" in completed.stdout
+    assert "dropped frames: 0 (every-frame)" in completed.stdout
 
 
 def test_run_newest_only_flag(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
@@ -71,6 +117,24 @@ def test_run_newest_only_flag(tmp_path: Path, tiny_bundle: Path, image_folder: P
     summary = json.loads(next((tmp_path / "runs").glob("*.summary.json")).read_text())
     assert completed.returncode == 0, completed.stderr
     assert summary["frame_delivery"] == "newest-only"
+
+
+@pytest.mark.parametrize("option", ["--min-confidence", "--pmic-period-ms", "--open-timeout-s", "--cpu-power-w"])
+def test_run_help_full_names_80_columns(option: str) -> None:
+    completed = device_cli("run", "--help", env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert completed.returncode == 0, completed.stderr
+    assert f" {option} " in completed.stdout
+
+
+def test_run_help_no_ellipsis_80_columns() -> None:
+    completed = device_cli("run", "--help", env={"COLUMNS": "80", "TERMINAL_WIDTH": "80"})
+    assert "…" not in completed.stdout
+
+
+def test_info_help_states_cpu_power_default() -> None:
+    completed = device_cli("info", "--help", env={"COLUMNS": "200"})
+    text = " ".join(completed.stdout.replace("│", " ").split())
+    assert "Default: codecarbon's figure for this CPU, else 4 W per logical CPU." in text
 
 
 def test_run_help_states_delivery_default() -> None:
@@ -220,6 +284,30 @@ def test_info_reports_bundle_and_sensors(tmp_path: Path, tiny_bundle: Path, fake
     assert report["energy"]["selected_by_auto"] == "pmic"
 
 
+def test_info_text_tables(tmp_path: Path, tiny_bundle: Path, fake_vcgencmd: Path) -> None:
+    root = write_fake_sysfs(tmp_path / "root")
+    env = {"FRUGALCLIP_SYSFS_ROOT": str(root), "FRUGALCLIP_VCGENCMD": str(fake_vcgencmd), "COLUMNS": "120"}
+    completed = device_cli("info", "--model", str(tiny_bundle), "--cpu-power-w", "5", env=env)
+    lines = [line.strip() for line in completed.stdout.splitlines()]
+    assert completed.returncode == 0, completed.stderr
+    assert any(line.split()[:2] == ["board", "Raspberry"] for line in lines)
+    assert any("labels.json" in line and "ok" in line for line in lines)
+    assert any(line.split()[:3] == ["CPU", "temperature", "61.2"] for line in lines)
+    assert any(line.startswith("memory of this process") and line.endswith(" MB") for line in lines)
+    assert "fp32 *" in completed.stdout
+    assert "{" not in completed.stdout
+    assert "None" not in completed.stdout
+
+
+def test_info_text_missing_sensors(tmp_path: Path, tiny_bundle: Path) -> None:
+    completed = device_cli("info", "--model", str(tiny_bundle), "--cpu-power-w", "5", env={**_isolated_env(tmp_path), "COLUMNS": "120"})
+    assert completed.returncode == 0, completed.stderr
+    lines = [line.split() for line in completed.stdout.splitlines()]
+    assert ["CPU", "temperature", "unknown"] in lines
+    assert "not found (" in completed.stdout
+    assert "None" not in completed.stdout
+
+
 def test_info_names_bad_checksum(tmp_path: Path, fake_vcgencmd: Path) -> None:
     bundle = make_bundle(tmp_path / "bundle")
     (bundle / "preprocess.json").write_text("{}\n")
@@ -249,3 +337,14 @@ def test_codecarbon_output_next_to_csv(tmp_path: Path, tiny_bundle: Path, image_
     assert Path(carbon["file"]).parent == tmp_path / "runs"
     assert Path(carbon["file"]).is_file()
     assert "not a measurement" in carbon["note"]
+    assert "Multiple instances of codecarbon" not in completed.stderr
+    assert "offline tracker init" not in completed.stderr
+    assert "codecarbon estimate (not a measurement)" in completed.stdout
+
+
+def test_codecarbon_logs_with_verbose(tmp_path: Path, tiny_bundle: Path, image_folder: Path) -> None:
+    pytest.importorskip("codecarbon")
+    args = [arg for arg in _base_args(tiny_bundle, image_folder, tmp_path / "runs") if arg != "--no-codecarbon"]
+    completed = device_cli(*args, "--max-frames", "2", "-v", env=_isolated_env(tmp_path))
+    assert completed.returncode == 0, completed.stderr
+    assert "offline tracker init" in completed.stderr

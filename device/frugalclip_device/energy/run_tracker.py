@@ -53,13 +53,18 @@ class RunEmissionsTracker:
         except ImportError:
             logger.info("codecarbon is not installed: no whole-run CO2 estimate")
             return False
+        # codecarbon logs through its own handler, not through ours, and its constructor logs
+        # ("offline tracker init", "Multiple instances ... allowed") before it applies
+        # log_level: set its logger's level first. Our logger at INFO (`-v`) lets them through.
+        log_level = "info" if logger.isEnabledFor(logging.INFO) else "error"
+        logging.getLogger("codecarbon").setLevel(log_level.upper())
         try:
             self._tracker = OfflineEmissionsTracker(
                 country_iso_code=self.country,
                 output_dir=str(self.output_file.parent),
                 output_file=self.output_file.name,
                 project_name=self.project,
-                log_level="error",
+                log_level=log_level,
                 allow_multiple_runs=True,
             )
             self._tracker.start()

@@ -82,6 +82,10 @@ class FrameSource(ABC):
         """Return a one-line description for logs and the run summary."""
         return self.name
 
+    def no_frame_hint(self) -> str:
+        """Return the sentence telling a person what to check when this source delivers no frame at all."""
+        return "Check that the source exists and can be read"
+
 
 def make_frame(image: np.ndarray, started_ns: int, origin: str) -> Frame:
     """Wrap an RGB array read since ``started_ns`` into a Frame stamped now."""

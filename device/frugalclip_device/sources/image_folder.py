@@ -48,6 +48,9 @@ class ImageFolderSource(FrameSource):
         self._position = 0
         self._pacer = FramePacer(fps)
 
+    def no_frame_hint(self) -> str:
+        return "Check that the images can be decoded: unreadable ones are skipped as corrupt frames"
+
     def describe(self) -> str:
         pace = f", paced at {self.fps:g} fps" if self.fps > 0 else ""
         return f"folder {self.pattern} ({len(self.paths)} images{', looped' if self.loop else ''}{pace})"

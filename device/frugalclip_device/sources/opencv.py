@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,31 @@ OPENCV_MISSING_MESSAGE = (
 
 
 def import_cv2() -> Any:
-    """Import and return cv2, or raise SourceConfigError with the install hint."""
+    """Import and return cv2 with its own logging silenced, or raise SourceConfigError with the install hint.
+
+    OpenCV prints a warning on every failed open of a camera ("can't open camera by index"),
+    which floods the console while the capture thread retries. The capture thread logs its
+    own line instead. Setting OPENCV_LOG_LEVEL (e.g. to WARNING) brings OpenCV's messages back.
+    """
+    user_level = os.environ.get("OPENCV_LOG_LEVEL")
+    if user_level is None:
+        os.environ["OPENCV_LOG_LEVEL"] = "SILENT"  # read by OpenCV when it loads
     try:
-        return importlib.import_module("cv2")
+        cv2 = importlib.import_module("cv2")
     except ImportError as error:
         raise SourceConfigError(OPENCV_MISSING_MESSAGE) from error
+    if user_level is None:
+        _silence_opencv_log(cv2)
+    return cv2
+
+
+def _silence_opencv_log(cv2: Any) -> None:
+    """Set OpenCV's log level to silent, also when cv2 was imported before OPENCV_LOG_LEVEL was set."""
+    cv_logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if cv_logging is not None and hasattr(cv_logging, "setLogLevel"):
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_SILENT)
+    elif hasattr(cv2, "setLogLevel"):  # OpenCV 4.x builds without cv2.utils.logging
+        cv2.setLogLevel(0)  # 0: LOG_LEVEL_SILENT
 
 
 class OpenCVSource(FrameSource):
@@ -61,6 +82,14 @@ class OpenCVSource(FrameSource):
 
     def describe(self) -> str:
         return f"{self.name} {self.target}"
+
+    def no_frame_hint(self) -> str:
+        if self.is_file:
+            return "Check that the file is a video that OpenCV can decode (`ffprobe FILE` shows its streams)"
+        return (
+            "Check the device index, the cable and the permissions "
+            "(`ls -l /dev/video*` lists the cameras, and the user must be in the video group)"
+        )
 
     def open(self) -> None:
         cv2 = self._cv2 = import_cv2()

@@ -90,6 +90,12 @@ class Picamera2Source(FrameSource):
         width, height = self.size_px
         return f"picamera2 camera {self.camera_index}, {width}x{height} {self.pixel_format.value}, {rate}"
 
+    def no_frame_hint(self) -> str:
+        return (
+            f"Check the camera's ribbon cable and that `rpicam-hello --list-cameras` lists camera {self.camera_index} "
+            "(the user must be in the video group)"
+        )
+
     def open(self) -> None:
         module = import_picamera2()
         try:
