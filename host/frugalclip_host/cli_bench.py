@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from frugalclip_device.bench.cli import DEFAULT_RESULTS_DIR, parse_int_list, parse_name_list, run_with_progress
+from frugalclip_device.bench.cli import DEFAULT_RESULTS_DIR, parse_int_list, parse_name_list, print_skipped, run_with_progress
 from frugalclip_device.bench.dataset import DatasetError
 from frugalclip_device.bench.result_schema import ResultFileError, load_result, write_result
 from frugalclip_device.bench.runner import BenchSettings, default_thread_counts, result_path, save_run
@@ -46,12 +46,12 @@ def run(
     data: Annotated[Path, typer.Option(help="Image folder: class folders named as the bundle's labels, or a prepared folder (its test split is used).")],
     variants: Annotated[str | None, typer.Option(help="Comma-separated variants to run. Default: every variant of the bundle.")] = None,
     threads: Annotated[str, typer.Option(help="Comma-separated thread counts, for ONNX Runtime and PyTorch alike. Default: 1 and the physical core count.")] = "",
-    runs: Annotated[int, typer.Option(help="Timed passes over the images per variant and thread count.")] = 3,
-    baseline_runs: Annotated[int | None, typer.Option(help="Timed passes of the naive baseline. Default: --runs.")] = None,
-    warmup: Annotated[int, typer.Option(help="Untimed inferences before each variant's timed passes.")] = 5,
-    batch_size: Annotated[int, typer.Option(help="Batch size of the batched throughput measurement, in images.")] = 8,
-    limit: Annotated[int | None, typer.Option(help="Use at most this many images, balanced between classes. Default: all.")] = None,
-    cooldown_s: Annotated[float, typer.Option(help="Seconds to wait between variants so the CPU cools down.")] = 0.0,
+    runs: Annotated[int, typer.Option(min=1, help="Timed passes over the images per variant and thread count.")] = 3,
+    baseline_runs: Annotated[int | None, typer.Option(min=1, help="Timed passes of the naive baseline. Default: --runs.")] = None,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed inferences before each variant's timed passes.")] = 5,
+    batch_size: Annotated[int, typer.Option(min=1, help="Batch size of the batched throughput measurement, in images.")] = 8,
+    limit: Annotated[int | None, typer.Option(min=1, help="Use at most this many images, taken in turn from each class folder. Default: all.")] = None,
+    cooldown_s: Annotated[float, typer.Option(min=0.0, help="Seconds to wait between variants so the CPU cools down.")] = 0.0,
     country: Annotated[str, typer.Option(help="ISO alpha-3 country code of the grid for CO2 figures.")] = "FRA",
     rss: Annotated[bool, typer.Option(help="Measure each row's peak RSS in a fresh process.")] = True,
     baseline: Annotated[bool, typer.Option(help="Add the naive transformers baseline and the machine ceiling.")] = True,
@@ -76,6 +76,7 @@ def run(
     except _EXPECTED_ERRORS as error:
         _fail(console, error)
     console.print(render_rows(result))
+    print_skipped(result, path, console)
     typer.echo(str(path))
 
 
@@ -98,7 +99,7 @@ def _add_baseline_with_progress(result: dict, clip_model: Path | None, runs: int
 def baseline(
     result_file: Annotated[Path, typer.Argument(help="Result JSON of `frugalclip-device bench`, updated in place.")],
     clip_model: Annotated[Path | None, typer.Option(help="CLIP directory for the baseline. Default: the bundle's source model.")] = None,
-    runs: Annotated[int | None, typer.Option(help="Timed passes of the naive baseline. Default: the result's --runs.")] = None,
+    runs: Annotated[int | None, typer.Option(min=1, help="Timed passes of the naive baseline. Default: the result's --runs.")] = None,
     rss: Annotated[bool, typer.Option(help="Measure the baseline's peak RSS in a fresh process.")] = True,
 ) -> None:
     """Add the naive transformers baseline and the machine ceiling to a result, on its images and thread counts."""

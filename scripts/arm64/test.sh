@@ -21,7 +21,7 @@ cache_dir=${FRUGALCLIP_ARM64_CACHE:-$HOME/.cache/frugalclip/arm64}
 qemu_cpus=${FRUGALCLIP_ARM64_QEMU_CPUS:-cortex-a76 cortex-a72}
 trashnet_dir=${FRUGALCLIP_TRASHNET:-$repo/../shared/data/trashnet}
 host_python=${FRUGALCLIP_HOST_PYTHON:-$repo/.venv/bin/python}
-results_dir=$repo/benchmarks/results/arm64-parity
+results_dir=$repo/benchmarks/arm64-parity
 
 # Raspberry Pi OS 64-bit is based on Debian bookworm, whose Python is 3.11.
 suite=bookworm

@@ -18,7 +18,7 @@ from .result_schema import ResultFileError
 from .runner import BenchSettings, default_thread_counts, result_path, run_benchmark, save_run
 from .summary_table import render_rows
 
-__all__ = ["parse_int_list", "parse_name_list", "register", "run_with_progress"]
+__all__ = ["parse_int_list", "parse_name_list", "print_skipped", "register", "run_with_progress"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,14 @@ def parse_name_list(text: str | None) -> list[str] | None:
     if not text:
         return None
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def print_skipped(result: dict, path: Path, console: Console) -> None:
+    """Print one warning line when undecodable images were left out of the run."""
+    skipped = result["data"].get("skipped_images", 0)
+    if skipped:
+        console.print(f"[yellow]warning: skipped {skipped} undecodable image file(s); "
+                      f"their paths are in data.skipped_image_paths of {path}[/yellow]")
 
 
 def run_with_progress(model: Path, data: Path, settings: BenchSettings, console: Console) -> tuple[dict, list[dict]]:
@@ -68,11 +76,11 @@ def register(app: typer.Typer) -> None:
         data: Annotated[Path, typer.Option(help="Image folder: class folders named as the bundle's labels, or a prepared folder (its test split is used).")],
         variants: Annotated[str | None, typer.Option(help="Comma-separated variants to run. Default: every variant of the bundle.")] = None,
         threads: Annotated[str, typer.Option(help="Comma-separated ONNX Runtime thread counts. Default: 1 and the physical core count.")] = "",
-        runs: Annotated[int, typer.Option(help="Timed passes over the images per variant and thread count.")] = 3,
-        warmup: Annotated[int, typer.Option(help="Untimed inferences before each variant's timed passes.")] = 5,
-        batch_size: Annotated[int, typer.Option(help="Batch size of the batched throughput measurement, in images.")] = 8,
-        limit: Annotated[int | None, typer.Option(help="Use at most this many images, balanced between classes. Default: all.")] = None,
-        cooldown_s: Annotated[float, typer.Option(help="Seconds to wait between variants so the CPU cools down.")] = 0.0,
+        runs: Annotated[int, typer.Option(min=1, help="Timed passes over the images per variant and thread count.")] = 3,
+        warmup: Annotated[int, typer.Option(min=0, help="Untimed inferences before each variant's timed passes.")] = 5,
+        batch_size: Annotated[int, typer.Option(min=1, help="Batch size of the batched throughput measurement, in images.")] = 8,
+        limit: Annotated[int | None, typer.Option(min=1, help="Use at most this many images, taken in turn from each class folder. Default: all.")] = None,
+        cooldown_s: Annotated[float, typer.Option(min=0.0, help="Seconds to wait between variants so the CPU cools down.")] = 0.0,
         country: Annotated[str, typer.Option(help="ISO alpha-3 country code of the grid for CO2 figures.")] = "FRA",
         rss: Annotated[bool, typer.Option(help="Measure each variant's peak RSS in a fresh process.")] = True,
         results_dir: Annotated[Path, typer.Option(help="Results root; the run goes to <results-dir>/<machine>/<timestamp>.json.")] = DEFAULT_RESULTS_DIR,
@@ -94,6 +102,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=2) from None
 
         console.print(render_rows(result))
+        print_skipped(result, path, console)
         if not result["valid"]:
             console.print(f"[yellow]result marked invalid: {'; '.join(result['invalid_reasons'])}[/yellow]")
         typer.echo(str(path))

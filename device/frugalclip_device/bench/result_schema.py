@@ -115,7 +115,14 @@ def load_result(path: Path) -> dict[str, Any]:
         raise ResultFileError(f"cannot read benchmark result {path}: {error}") from error
     problems = validate_result(data)
     if problems:
-        raise ResultFileError(f"{path} is not a valid benchmark result: {'; '.join(problems[:5])}")
+        hint = ""
+        if not isinstance(data, dict) or data.get("kind") != RESULT_KIND:
+            hint = (
+                "; it is not a file of `frugalclip-device bench` or `frugalclip bench run`: pass only their result "
+                "JSON files and live-run CSVs, and keep other JSON files out of benchmarks/results/ so that "
+                "benchmarks/results/*/*.json matches results only"
+            )
+        raise ResultFileError(f"{path} is not a valid benchmark result: {'; '.join(problems[:5])}{hint}")
     return data
 
 

@@ -51,7 +51,9 @@ class BaselineMeasurement:
 
 def _load(clip_dir: Path) -> tuple[CLIPModel, CLIPProcessor]:
     model = CLIPModel.from_pretrained(clip_dir, local_files_only=True).eval()
-    processor = CLIPProcessor.from_pretrained(clip_dir, local_files_only=True)
+    # The slow (PIL) image processor is what a first prototype gets; asking for it by name
+    # also keeps transformers from printing its "Using a slow image processor" notice.
+    processor = CLIPProcessor.from_pretrained(clip_dir, local_files_only=True, use_fast=False)
     return model, processor
 
 
