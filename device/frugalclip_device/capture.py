@@ -119,12 +119,12 @@ class CaptureStats:
 
 
 class CaptureThread(threading.Thread):
-    """Reads a source into a FrameSlot; reopens a failed source with backoff.
+    """Thread that reads a source into a FrameSlot and reopens a failed source with backoff.
 
     The first failure of a streak is logged as a warning and its repeats at INFO, so a camera
     that stays unplugged does not flood the console. Every failure is counted.
 
-    A SourceConfigError (at open) stops the thread and sets ``stats.fatal_error``; an
+    A SourceConfigError (at open) stops the thread and sets ``stats.fatal_error``. An
     EndOfSource stops it and sets ``stats.ended``. Both close the slot.
     """
 

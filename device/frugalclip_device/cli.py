@@ -3,7 +3,7 @@
 Errors become one line on stderr and an exit code. Exit code 2 is for a bad bundle, source
 or option, and for a run that classified no frame (a camera that never delivered one, for
 example). Exit code 1 is for a CSV or summary that cannot be written and for a source that
-broke mid-run; the run summary follows the error on stderr.
+broke mid-run. In that case the run summary follows the error on stderr.
 """
 
 from __future__ import annotations
@@ -157,6 +157,14 @@ def run(
     _setup_logging(verbose)
     from .runner import RunConfig, RunFailure, StopRequest  # onnxruntime loads here, after option parsing
 
+    delivery: FrameDelivery | None = None  # None: the source kind picks the default
+    if every_frame is None:
+        delivery = None
+    elif every_frame:
+        delivery = FrameDelivery.EVERY_FRAME
+    else:
+        delivery = FrameDelivery.NEWEST_ONLY
+
     config = RunConfig(
         model_dir=model,
         source=source,
@@ -171,7 +179,7 @@ def run(
         top_k=top_k,
         smooth_frames=smooth,
         loop=loop,
-        delivery=None if every_frame is None else (FrameDelivery.EVERY_FRAME if every_frame else FrameDelivery.NEWEST_ONLY),
+        delivery=delivery,
         fps=fps,
         size_px=_parse_size(size),
         pixel_format=pixel_format,

@@ -34,7 +34,7 @@ PREPROCESS_FILE = "preprocess.json"
 
 @dataclass(frozen=True)
 class PreprocessContract:
-    """How a decoded RGB image becomes the graph's input tensor."""
+    """Preprocessing steps that turn a decoded RGB image into the graph's input tensor."""
 
     image_size: int = 224  # square crop side in pixels, the model's input resolution
     resize_shortest_edge: int = 224  # pixels; the longer side keeps the aspect ratio

@@ -1,4 +1,4 @@
-"""What ``frugalclip-device info`` reports: bundle, checksums, variants, system and energy sensors."""
+"""Report for ``frugalclip-device info``: bundle, checksums, variants, system and energy sensors."""
 
 from __future__ import annotations
 
@@ -43,7 +43,10 @@ def _checksums(root: Path) -> dict[str, str]:
 
 
 def bundle_info(model_dir: Path) -> dict[str, Any]:
-    """Describe a bundle; ``error`` holds the load error (and the fix) when it does not load."""
+    """Describe a bundle.
+
+    When the bundle does not load, ``error`` contains the load error and its fix.
+    """
     info: dict[str, Any] = {"path": str(model_dir), "checksums": _checksums(Path(model_dir))}
     try:
         bundle = load_bundle(model_dir)
@@ -108,7 +111,12 @@ def system_info(sysfs_root: Path, vcgencmd: Vcgencmd) -> dict[str, Any]:
 def energy_info(sysfs_root: Path, vcgencmd: Vcgencmd, cpu_power_w: float | None = None) -> dict[str, Any]:
     found = probe_energy_sources(sysfs_root, vcgencmd)
     constant = find_cpu_power_constant(cpu_power_w)
-    best = "pmic" if found.get("pmic") else "rapl" if found.get("rapl") else "estimate"
+    if found.get("pmic"):
+        best = "pmic"
+    elif found.get("rapl"):
+        best = "rapl"
+    else:
+        best = "estimate"
     return {
         **found,
         "estimate": f"{constant.power_w:g} W CPU power constant ({constant.origin}), not a measurement",

@@ -1,4 +1,4 @@
-"""Decode and resize images as the bundle's preprocessing contract says.
+"""Decode and resize images as the bundle's preprocessing contract specifies.
 
 The steps match transformers' ``CLIPImageProcessor`` up to its rescale: convert to RGB,
 resize the shortest side with Pillow's bicubic filter (the longer side is truncated to an

@@ -1,8 +1,8 @@
 """Load a CLIP model and processor from the Hugging Face Hub or a local directory.
 
 When the Hub cannot be reached and the caller allows it, fall back to the embedded tiny CLIP
-with random initialisation (``tiny_clip.build_tiny_clip``), and say so loudly: results of
-that model say nothing about CLIP.
+with random initialisation (``tiny_clip.build_tiny_clip``) and log a warning. Results of that
+model carry no information about CLIP.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 The model hubs are not always reachable, so frugalclip can write a complete CLIP directory
 (config, weights, tokenizer, image processor) that ``CLIPModel.from_pretrained`` and
-``CLIPProcessor.from_pretrained`` load like a downloaded one. Its weights are random: what a
-model built here predicts says nothing about CLIP.
+``CLIPProcessor.from_pretrained`` load like a downloaded one. Its weights are random, so the
+predictions of a model built here carry no information about CLIP.
 """
 
 from __future__ import annotations

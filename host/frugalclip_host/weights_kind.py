@@ -1,7 +1,7 @@
-"""What the weights of a CLIP directory or a trained classifier are, and the marker file that records it.
+"""Kind of weights in a CLIP directory or a trained classifier, and the marker file that records it.
 
-Every tool that prints metrics labels them by this kind: only ``pretrained`` weights say
-anything about CLIP itself.
+Every tool that prints metrics labels them by this kind, because only metrics of
+``pretrained`` weights are evidence about CLIP itself.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The graph follows models/FORMAT.md: uint8 NHWC input ``image``, cast, rescale by 1/255,
 CLIP mean and std, transpose to NCHW, an optional convolution (to make inference slow on
 purpose), global average pooling, a linear layer and a softmax to ``probabilities``. Its
-weights are random: its predictions mean nothing, and the manifest says ``random``.
+weights are random, so its predictions mean nothing, and the manifest records ``random``.
 """
 
 from __future__ import annotations

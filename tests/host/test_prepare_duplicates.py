@@ -1,6 +1,6 @@
 """Tests of duplicate handling: exact copies dropped, near duplicates kept in one split, label conflicts dropped.
 
-Near duplicates need a phash match confirmed by the colour thumbnails; the tests below cover
+Near duplicates need a phash match confirmed by the colour thumbnails. The tests below cover
 copies that must still match and look-alikes in other colours that must not.
 """
 

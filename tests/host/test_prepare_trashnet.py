@@ -15,8 +15,8 @@ from frugalclip_host.data.thumbnail import color_thumbnail, thumbnail_difference
 DEFAULTS = PrepareOptions()
 # Different small objects on the same white background whose phashes are at most 4 bits apart.
 LOOK_ALIKE_PAIRS = [("metal/metal159.jpg", "plastic/plastic11.jpg"), ("metal/metal154.jpg", "plastic/plastic10.jpg")]
-# Retakes of one scene with a moved camera or other exposure; the last has the largest colour
-# difference among the phash matches at 4 bits that show one scene.
+# Retakes of one scene with a moved camera or other exposure. Among the phash matches at 4 bits
+# that show one scene, the last pair has the largest colour difference.
 RETAKE_PAIRS = [
     ("paper/paper457.jpg", "paper/paper553.jpg"),
     ("cardboard/cardboard386.jpg", "cardboard/cardboard72.jpg"),

@@ -1,6 +1,6 @@
 """Quantized and fp16 variants of the tiny model's ONNX graph, loaded with the device runtime.
 
-The tiny CLIP has random weights, so its agreement with fp32 tells nothing about a real
+The tiny CLIP has random weights, so its agreement with fp32 shows nothing about a real
 model. These tests check that every variant loads, keeps the graph contract and is smaller.
 """
 

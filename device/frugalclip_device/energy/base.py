@@ -10,7 +10,7 @@ __all__ = ["EnergyMeter", "EnergySourceKind", "FrameEnergy"]
 
 
 class EnergySourceKind(enum.Enum):
-    """Where a frame's energy figure comes from; written in every CSV row."""
+    """Source of a frame's energy figure, written in every CSV row."""
 
     PMIC = "pmic"  # Raspberry Pi 5 PMIC rails, measured
     RAPL = "rapl"  # x86 RAPL package counters, measured

@@ -1,9 +1,10 @@
 """An energy estimate from this process's CPU time and a CPU power constant; not a measurement.
 
 energy_j = cpu_power_w × (process CPU seconds in the interval) / (logical CPUs). The power
-constant is codecarbon's figure for this CPU model when codecarbon is installed (its TDP
-table, or its default of 4 W per logical CPU for models it does not know), else that same
-default of 4 W per logical CPU, or the value given with ``--cpu-power-w``.
+constant comes from one of three places. ``--cpu-power-w`` sets it directly. Otherwise, when
+codecarbon is installed, it is codecarbon's figure for this CPU model: its TDP table, or its
+default of 4 W per logical CPU for models it does not know. Without codecarbon it is that
+same default of 4 W per logical CPU.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def find_cpu_power_constant(override_w: float | None = None) -> CpuPowerConstant
         return CpuPowerConstant(DEFAULT_POWER_PER_CPU_W * cpus, f"{DEFAULT_POWER_PER_CPU_W:g} W × {cpus} logical CPUs")
     codecarbon_logger = logging.getLogger("codecarbon")
     previous_level = codecarbon_logger.level
-    codecarbon_logger.setLevel(logging.ERROR)  # its "unknown CPU" warnings repeat what origin below says
+    codecarbon_logger.setLevel(logging.ERROR)  # its "unknown CPU" warnings repeat what origin below records
     try:
         tdp = TDP()
     except Exception as error:  # codecarbon's CPU detection reads /proc and may fail in containers

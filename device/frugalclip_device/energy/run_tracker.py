@@ -38,7 +38,10 @@ class RunEmissions:
 
 
 class RunEmissionsTracker:
-    """Starts codecarbon's OfflineEmissionsTracker; every failure is logged, never raised."""
+    """Wrapper around codecarbon's OfflineEmissionsTracker for one run.
+
+    ``start`` and ``stop`` log codecarbon's import and tracker errors instead of raising them.
+    """
 
     def __init__(self, output_file: Path, *, country: str = DEFAULT_COUNTRY, project: str = "frugalclip-device") -> None:
         self.output_file = Path(output_file)

@@ -1,8 +1,8 @@
 """The Raspberry Pi camera through picamera2, imported only when this source is chosen.
 
 picamera2 names pixel formats after the DRM fourcc codes, so in NumPy the channels arrive
-in the reverse order of the name: ``RGB888`` arrives as
-B, G, R; ``BGR888`` as R, G, B; ``XRGB8888`` as B, G, R, X and ``XBGR8888`` as R, G, B, X.
+in the reverse order of the name. ``RGB888`` arrives as B, G, R and ``BGR888`` as R, G, B.
+``XRGB8888`` arrives as B, G, R, X and ``XBGR8888`` as R, G, B, X.
 ``capture_array()`` with the default preview configuration returns 4 channels, which is why
 the stream format is always configured explicitly here.
 """

@@ -13,7 +13,7 @@ Sources for the choices below, both opened when these presets were written:
   usually gets faster.
 - MLAS kernel selection, microsoft/onnxruntime onnxruntime/core/mlas/lib/platform.cpp:
   on ARM64 without dot product, U8S8 and S8S8 GEMMs both run the same NEON kernel
-  (``MlasGemmX8S8DispatchNeon``); with dot product, U8S8 runs the UDOT kernel and S8S8
+  (``MlasGemmX8S8DispatchNeon``). With dot product, U8S8 runs the UDOT kernel and S8S8
   the SDOT kernel.
 - ``quantize_static``'s docstring in onnxruntime 1.32 (onnxruntime/quantization/quantize.py):
   on ARM, symmetric int8 activations and weights; on x86-64, uint8 activations with int8
