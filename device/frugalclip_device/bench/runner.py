@@ -180,7 +180,7 @@ def run_benchmark(
     intensity_g_per_kwh, intensity_source = carbon_intensity_g_per_kwh(settings.country)
     energy_meter = open_energy_meter(sysfs_root)
     if bundle.weights != "pretrained":
-        logger.warning("bundle %s has %s weights: %s", bundle.path, bundle.weights, WEIGHTS_LABELS.get(bundle.weights, ""))
+        logger.warning("bundle %s: %s", bundle.path, WEIGHTS_LABELS.get(bundle.weights, f"{bundle.weights} weights"))
 
     result: dict[str, Any] = {
         "schema_version": RESULT_SCHEMA_VERSION,
