@@ -133,6 +133,15 @@ def load_bundle(path: Path, *, verify_checksums: bool = True) -> Bundle:
         raise BundleError(f"{error}; {_REEXPORT_HINT}") from error
 
     variants = _load_variants(root, manifest)
+    if verify_checksums:
+        # A file missing from `files` would skip its checksum, so a corrupted model would load.
+        listed = dict(manifest.get("files") or {})
+        needed = [LABELS_FILE, PREPROCESS_FILE] + [str(entry["file"]) for entry in manifest["variants"].values()]
+        unlisted = [name for name in needed if name not in listed]
+        if unlisted:
+            raise BundleError(
+                f"{root / MANIFEST_FILE} has no checksum for {', '.join(unlisted)} under \"files\"; {_REEXPORT_HINT}"
+            )
     default = manifest.get("default_variant") or next(iter(variants))
     if default not in variants:
         raise BundleError(

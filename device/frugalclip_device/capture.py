@@ -211,6 +211,9 @@ class CaptureThread(threading.Thread):
         except SourceConfigError as error:
             self.stats.fatal_error = str(error)
             logger.error("%s", error)
+        except Exception as error:  # an unexpected error must fail the run, not end it like EndOfSource
+            self.stats.fatal_error = f"{self.source.describe()} failed: {error!r}"
+            logger.exception("capture thread stopped")
         finally:
             self.source.close()
             self.buffer.close()

@@ -228,6 +228,8 @@ class _LiveLoop:
         capture, buffer, classifier = parts.capture, parts.buffer, parts.classifier
         log_ms = ""
         last_progress_ns = 0
+        # Set after each frame, not each take: a wait spans every take that timed out.
+        wait_start_ns = monotonic_ns()
 
         while not self.stop_event.is_set():
             if config.max_frames is not None and stats.frames >= config.max_frames:
@@ -235,7 +237,6 @@ class _LiveLoop:
             if self._deadline_reached(started_ns):
                 return StopReason.DURATION
 
-            wait_start_ns = monotonic_ns()
             frame = buffer.take(TAKE_TIMEOUT_S)
             if frame is None:
                 if buffer.closed and not buffer.pending:
@@ -313,6 +314,7 @@ class _LiveLoop:
             if self.on_progress is not None and t4 - last_progress_ns >= PROGRESS_PERIOD_NS:
                 self.on_progress(stats.frames)
                 last_progress_ns = t4
+            wait_start_ns = monotonic_ns()
         return None
 
 

@@ -67,6 +67,15 @@ class Classifier:
             raise BundleError(
                 f"{self.model_path} has inputs {[i.name for i in inputs]}, expected one input {contract.input_name!r}"
             )
+        size = contract.image_size
+        input_shape = inputs[0].shape
+        if inputs[0].type != "tensor(uint8)" or len(input_shape) != 4 or any(
+            isinstance(dim, int) and dim != wanted for dim, wanted in zip(input_shape[1:], (size, size, 3))
+        ):
+            raise BundleError(
+                f"{self.model_path} takes {inputs[0].type} {input_shape}, but its preprocess.json gives "
+                f"tensor(uint8) [batch, {size}, {size}, 3]: the files do not belong together: re-export the bundle"
+            )
         output_shape = self.session.get_outputs()[0].shape
         self.num_classes = output_shape[1] if len(output_shape) == 2 and isinstance(output_shape[1], int) else None
         logger.info("session ready: %s, %d threads, spinning %s", self.model_path.name, self.threads, spinning)

@@ -108,3 +108,24 @@ def test_new_output_paths_exist(tmp_path: Path) -> None:
     assert all(path.parent.parent.parent == out_dir for path in paths)
     assert prepared.report_path.is_file()
     assert prepared.summary_path.is_file()
+
+
+def test_interrupted_swap_restores_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source, out_dir, before = _prepare_once(tmp_path)
+    (source / "cat" / "cat-00.jpg").unlink()
+    real_replace = os.replace
+    moved_in: list[str] = []
+
+    def replace_interrupted_on_second_entry(src, dst) -> None:
+        # Ctrl-C after one new entry has been moved from the work folder into out_dir.
+        if Path(src).parent.name.startswith(".out.partial-") and Path(dst).parent == out_dir:
+            if moved_in:
+                raise KeyboardInterrupt
+            moved_in.append(Path(src).name)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(output_folder.os, "replace", replace_interrupted_on_second_entry)
+    with pytest.raises(KeyboardInterrupt):
+        prepare_dataset(source, out_dir, SMALL_OPTIONS)
+
+    assert tree_hashes(out_dir) == before

@@ -58,8 +58,8 @@ def _remove(path: Path) -> None:
 def replace_output(work_dir: Path, out_dir: Path, owned_entries: list[str]) -> None:
     """Move every entry of work_dir into out_dir, replacing the owned entries of an earlier run.
 
-    work_dir is gone afterwards. On an OSError during the swap, the earlier entries are moved
-    back before the error is raised again.
+    work_dir is gone afterwards. On an error or interrupt during the swap, the earlier entries are
+    moved back before it is raised again.
     """
     if not out_dir.exists():
         os.replace(work_dir, out_dir)
@@ -81,7 +81,7 @@ def replace_output(work_dir: Path, out_dir: Path, owned_entries: list[str]) -> N
         for entry in sorted(work_dir.iterdir()):
             os.replace(entry, out_dir / entry.name)
             moved_in.append(entry.name)
-    except OSError:
+    except BaseException:  # also Ctrl-C: the earlier entries must not stay in the backup folder
         logger.error("swapping the new output into %s failed; restoring the earlier output", out_dir)
         for name in moved_in:
             _remove(out_dir / name)
