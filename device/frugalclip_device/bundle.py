@@ -95,7 +95,13 @@ def _load_variants(root: Path, manifest: dict[str, Any]) -> dict[str, Variant]:
         raise BundleError(f"{root / MANIFEST_FILE} lists no model variants; {_REEXPORT_HINT}")
     variants = {}
     for name, entry in raw.items():
-        path = root / entry["file"]
+        file_name = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(file_name, str) or Path(file_name).name != file_name:
+            raise BundleError(
+                f"{root / MANIFEST_FILE}: variant {name!r} must name a model file inside the bundle folder, "
+                f"got {file_name!r}; {_REEXPORT_HINT}"
+            )
+        path = root / file_name
         if not path.is_file():
             raise BundleError(f"missing model file {path} for variant {name!r}: {_REEXPORT_HINT}")
         variants[name] = Variant(
@@ -116,6 +122,8 @@ def load_bundle(path: Path, *, verify_checksums: bool = True) -> Bundle:
         raise BundleError(f"bundle folder {root} not found: pass the folder that `make export` wrote under models/")
 
     manifest = _read_json(root / MANIFEST_FILE)
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{root / MANIFEST_FILE} must contain a JSON object; {_REEXPORT_HINT}")
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise BundleError(

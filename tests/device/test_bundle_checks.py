@@ -54,3 +54,19 @@ def test_matching_contract_accepted(tmp_path: Path) -> None:
     root = make_bundle(tmp_path / "bundle", image_size=32)
     contract = PreprocessContract(image_size=32, resize_shortest_edge=32)
     assert Classifier(root / "model-fp32.onnx", contract, threads=1).num_classes == 3
+
+
+def test_variant_outside_folder_rejected(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "bundle")
+    manifest = json.loads((root / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["variants"]["fp32"]["file"] = "../elsewhere.onnx"
+    (root / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(BundleError, match="inside the bundle folder"):
+        load_bundle(root, verify_checksums=False)
+
+
+def test_manifest_not_object_rejected(tmp_path: Path) -> None:
+    root = make_bundle(tmp_path / "bundle")
+    (root / MANIFEST_FILE).write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(BundleError, match="JSON object"):
+        load_bundle(root)
