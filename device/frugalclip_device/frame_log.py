@@ -70,7 +70,13 @@ class FrameLog:
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\n")
         self.rows_written = 0
-        self._write_line(CSV_COLUMNS)
+        try:
+            self._write_line(CSV_COLUMNS)
+        except FrameLogError:
+            # An empty file without even a header helps nobody: close and remove it.
+            os.close(self._fd)
+            self.path.unlink(missing_ok=True)
+            raise
         logger.info("writing frames to %s", self.path)
 
     def _create_new_file(self, stem: str) -> tuple[Path, int]:

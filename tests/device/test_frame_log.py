@@ -43,3 +43,19 @@ def test_columns_documented_in_readme() -> None:
         pytest.skip(f"{README} is not in this checkout")
     documented = re.findall(r"^\| `([a-z0-9_]+)` \|", README.read_text(encoding="utf-8"), flags=re.MULTILINE)
     assert tuple(documented[: len(CSV_COLUMNS)]) == CSV_COLUMNS
+
+
+def test_failed_header_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from frugalclip_device import frame_log
+
+    def full_disk(fd: int, data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(frame_log.os, "write", full_disk)
+    with pytest.raises(FrameLogError, match="disk is full"):
+        FrameLog(tmp_path, "run")
+    monkeypatch.setattr(frame_log.os, "write", os.write)
+    assert list(tmp_path.iterdir()) == []
