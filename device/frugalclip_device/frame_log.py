@@ -73,7 +73,7 @@ class FrameLog:
         try:
             self._write_line(CSV_COLUMNS)
         except FrameLogError:
-            # An empty file without even a header helps nobody: close and remove it.
+            # Remove the file, because a CSV without its header cannot be parsed.
             os.close(self._fd)
             self.path.unlink(missing_ok=True)
             raise

@@ -255,7 +255,7 @@ def choose_default(
 
     Among variants of the same size, one built for ``target`` (a preset name such as ``pi5``,
     matched as the variant name's last part) wins before latency is compared, because the
-    host's latency says little about the device the bundle is for.
+    host's latency does not predict the latency on the device the bundle is for.
 
     The budget is the largest accepted accuracy drop against the reference, in percentage
     points. With no other variant than the reference, the reference is the default. When every
